@@ -1,0 +1,11 @@
+# One place for compiler flags shared by every target of the project.
+add_library(indexer_warnings INTERFACE)
+target_compile_options(indexer_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor -Woverloaded-virtual
+  -Wcast-align -Wnull-dereference -Wformat=2 -Wimplicit-fallthrough
+  $<$<BOOL:${INDEXER_WARNINGS_AS_ERRORS}>:-Werror>)
+
+if(INDEXER_SANITIZE)
+  add_compile_options(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+  add_link_options(-fsanitize=address,undefined)
+endif()

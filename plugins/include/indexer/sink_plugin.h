@@ -1,0 +1,207 @@
+/*
+ * indexer sink plugin ABI — the only contract between the indexer and a sink.
+ *
+ * A sink is a shared object loaded with dlopen(RTLD_NOW | RTLD_LOCAL). It
+ * exports two C symbols:
+ *
+ *   const indexer_sink_info *indexer_sink_magic(void);
+ *       Checked before anything else runs. Its name never changes, so that a
+ *       loader of any version can read which ABI a plugin was built for and
+ *       say so when it cannot load it.
+ *
+ *   int indexer_sink_init_v1(const indexer_host_api *host,
+ *                            indexer_sink_functions *functions);
+ *       The entry point; its name carries the ABI major version. Called once
+ *       per loaded library after the magic matched. Fills `functions`.
+ *
+ * Compatibility rules:
+ *   - A different ABI major is refused.
+ *   - A plugin built for a newer minor than the host is refused (it may rely
+ *     on host behaviour the host does not have). An older minor is accepted.
+ *   - Structures that start with `struct_size` are append-only: new fields go
+ *     at the end, and a reader treats a field beyond `struct_size` as absent.
+ *   - The layouts of indexer_sink_op and indexer_sink_result are frozen within
+ *     a major version (they are passed as arrays).
+ *
+ * No C++ exception, longjmp or ownership crosses this boundary. Errors are
+ * data: statuses, result codes and messages.
+ *
+ * The C++ convenience layer over this header is <indexer/sink.hpp>.
+ */
+#ifndef INDEXER_SINK_PLUGIN_H
+#define INDEXER_SINK_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define INDEXER_SINK_ABI_MAJOR 1
+#define INDEXER_SINK_ABI_MINOR 0
+
+#define INDEXER_SINK_MAGIC_SYMBOL "indexer_sink_magic"
+#define INDEXER_SINK_INIT_SYMBOL "indexer_sink_init_v1"
+
+#if defined(_WIN32)
+#define INDEXER_SINK_EXPORT __declspec(dllexport)
+#else
+#define INDEXER_SINK_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Identification                                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Returned by indexer_sink_magic(). Static storage in the plugin: valid for as
+ * long as the library is loaded. Strings are NUL-terminated UTF-8.
+ */
+typedef struct indexer_sink_info {
+    uint32_t struct_size;       /* sizeof(indexer_sink_info) as the plugin saw it */
+    uint16_t abi_major;         /* INDEXER_SINK_ABI_MAJOR the plugin was built with */
+    uint16_t abi_minor;         /* INDEXER_SINK_ABI_MINOR the plugin was built with */
+    const char *plugin_name;    /* e.g. "elasticsearch"; [a-z0-9_-]+ */
+    const char *plugin_version; /* the plugin's own version, e.g. "1.2.0" */
+} indexer_sink_info;
+
+typedef const indexer_sink_info *(*indexer_sink_magic_fn)(void);
+
+/* ------------------------------------------------------------------------ */
+/* What the host offers the plugin                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef enum indexer_log_level {
+    INDEXER_LOG_DEBUG = 0,
+    INDEXER_LOG_INFO = 1,
+    INDEXER_LOG_WARN = 2,
+    INDEXER_LOG_ERROR = 3
+} indexer_log_level;
+
+/*
+ * Owned by the host, valid from init until the library is unloaded. The
+ * functions may be called from any thread.
+ */
+typedef struct indexer_host_api {
+    uint32_t struct_size;
+    uint16_t abi_major; /* the host's ABI version */
+    uint16_t abi_minor;
+    /* Opaque; pass it back unchanged. */
+    void *host_data;
+    /* Writes one log line, tagged by the host with the plugin's name. The host
+     * copies `message` (NUL-terminated) before returning. Never log secrets. */
+    void (*log)(void *host_data, indexer_log_level level, const char *message);
+} indexer_host_api;
+
+/* ------------------------------------------------------------------------ */
+/* Operations and their results                                             */
+/* ------------------------------------------------------------------------ */
+
+/* A byte string that is not NUL-terminated. */
+typedef struct indexer_str {
+    const char *data; /* may be NULL when size is 0 */
+    size_t size;
+} indexer_str;
+
+typedef enum indexer_sink_op_kind {
+    INDEXER_SINK_UPSERT = 1, /* write `document` under `id` */
+    INDEXER_SINK_DELETE = 2  /* remove `id`; deleting what is absent is OK */
+} indexer_sink_op_kind;
+
+/*
+ * One operation. The host owns every byte of it (and the array) for the
+ * duration of the write call only: a plugin that needs the data later copies it.
+ */
+typedef struct indexer_sink_op {
+    uint32_t kind;        /* indexer_sink_op_kind */
+    uint32_t reserved;    /* zero */
+    indexer_str id;       /* the row's id as text (integer, UUID or text key) */
+    indexer_str document; /* JSON object, UPSERT only; empty for DELETE */
+    uint64_t version;     /* monotonic version of the row; 0 = none */
+    indexer_str target;   /* index/collection override; empty = the sink's default */
+} indexer_sink_op;
+
+typedef enum indexer_sink_status {
+    INDEXER_SINK_UNSET = 0,  /* the host sets this before a call; a plugin must overwrite it */
+    INDEXER_SINK_OK = 1,     /* written (or already newer / already absent) */
+    INDEXER_SINK_RETRY = 2,  /* transient failure: the host writes the op again later */
+    INDEXER_SINK_REJECT = 3  /* permanent failure: the host dead-letters the op */
+} indexer_sink_status;
+
+/*
+ * One result per op, at the same index. The host allocates the array and sets
+ * every entry to {INDEXER_SINK_UNSET, 0, NULL} before calling write.
+ * `message` is NUL-terminated, owned by the plugin, and stays valid until the
+ * next call on the same handle (write, flush, health or close).
+ */
+typedef struct indexer_sink_result {
+    uint32_t status;     /* indexer_sink_status */
+    int32_t native_code; /* HTTP status, memcached return code...; 0 = none */
+    const char *message; /* why, for RETRY and REJECT; may be NULL for OK */
+} indexer_sink_result;
+
+/* ------------------------------------------------------------------------ */
+/* The plugin's functions                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* An open sink; opaque to the host. */
+typedef struct indexer_sink_handle indexer_sink_handle;
+
+/*
+ * Threading: a handle is used by one thread at a time (the host never calls
+ * two functions on one handle concurrently). A plugin may be opened many times,
+ * and distinct handles may be used from distinct threads at once.
+ *
+ * Error buffers: `error` points to `error_size` bytes owned by the host; on
+ * failure the plugin writes a NUL-terminated, human-readable reason there
+ * (truncated to fit). It never includes credentials.
+ */
+typedef struct indexer_sink_functions {
+    /* On entry the host's sizeof(indexer_sink_functions); init sets it to the
+     * number of bytes it filled. Fields beyond it are absent. */
+    uint32_t struct_size;
+    uint32_t reserved;
+
+    /* Required. Opens a sink with its configuration, a JSON object as text
+     * (`config_json`, `config_size` bytes, not NUL-terminated). `instance`
+     * names the user of the handle (a pipeline name) for the plugin's logs.
+     * Returns 0 and sets *out, or non-zero with a reason in `error`, e.g.
+     * "config.hosts: expected an array of URLs". */
+    int (*open)(const char *instance, const char *config_json, size_t config_size,
+                indexer_sink_handle **out, char *error, size_t error_size);
+
+    /* Required. Writes `count` ops and sets `results[i]` for every i. A
+     * failure of the whole call (server unreachable) marks every op RETRY
+     * with one message. Ops of one id appear in the order they must apply. */
+    void (*write)(indexer_sink_handle *handle, const indexer_sink_op *ops, size_t count,
+                  indexer_sink_result *results);
+
+    /* Required. Releases the handle; the handle is not used again. */
+    void (*close)(indexer_sink_handle *handle);
+
+    /* Optional (may be NULL). Makes buffered writes durable/visible.
+     * Returns an indexer_sink_status (OK or RETRY), with a reason in `error`. */
+    uint32_t (*flush)(indexer_sink_handle *handle, char *error, size_t error_size);
+
+    /* Optional (may be NULL). Probes the backend. Returns INDEXER_SINK_OK when
+     * it answers, otherwise INDEXER_SINK_RETRY with a reason in `error`. */
+    uint32_t (*health)(indexer_sink_handle *handle, char *error, size_t error_size);
+} indexer_sink_functions;
+
+typedef int (*indexer_sink_init_fn)(const indexer_host_api *host,
+                                    indexer_sink_functions *functions);
+
+/*
+ * Declarations of the two exported symbols. A C plugin defines both; a C++
+ * plugin uses INDEXER_SINK_PLUGIN from <indexer/sink.hpp> instead.
+ */
+INDEXER_SINK_EXPORT const indexer_sink_info *indexer_sink_magic(void);
+INDEXER_SINK_EXPORT int indexer_sink_init_v1(const indexer_host_api *host,
+                                             indexer_sink_functions *functions);
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* INDEXER_SINK_PLUGIN_H */
