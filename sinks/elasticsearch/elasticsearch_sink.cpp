@@ -6,7 +6,9 @@
 namespace {
 class PlaceholderSink final : public indexer::sdk::Sink {
 public:
-    PlaceholderSink(std::string_view, std::string_view) { throw std::runtime_error("the elasticsearch sink is not built yet"); }
+    PlaceholderSink(std::string_view, std::string_view) {
+        throw std::runtime_error("the elasticsearch sink is not built yet");
+    }
     void write(std::span<const indexer::sdk::Op>, indexer::sdk::Results& results) override {
         results.retry_unanswered("not built yet");
     }

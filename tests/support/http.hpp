@@ -7,8 +7,8 @@
 namespace indexer::testing {
 
 struct HttpResponse {
-    long status = 0;      // 0 when no response arrived
-    std::string body;     // response body, or curl's error when status is 0
+    long status = 0;   // 0 when no response arrived
+    std::string body;  // response body, or curl's error when status is 0
 };
 
 HttpResponse http(const std::string& method, const std::string& url, const std::string& body = {},

@@ -43,7 +43,12 @@ enum class Status : std::uint32_t {
     Reject = INDEXER_SINK_REJECT,
 };
 
-enum class LogLevel { Debug = INDEXER_LOG_DEBUG, Info = INDEXER_LOG_INFO, Warn = INDEXER_LOG_WARN, Error = INDEXER_LOG_ERROR };
+enum class LogLevel {
+    Debug = INDEXER_LOG_DEBUG,
+    Info = INDEXER_LOG_INFO,
+    Warn = INDEXER_LOG_WARN,
+    Error = INDEXER_LOG_ERROR
+};
 
 inline std::string_view view(indexer_str s) noexcept {
     return s.size == 0 ? std::string_view{} : std::string_view{s.data, s.size};
@@ -145,7 +150,9 @@ struct Handle {
     std::vector<Op> ops;               // reused between calls
 };
 
-inline Handle* from(indexer_sink_handle* handle) noexcept { return reinterpret_cast<Handle*>(handle); }
+inline Handle* from(indexer_sink_handle* handle) noexcept {
+    return reinterpret_cast<Handle*>(handle);
+}
 
 template <class SinkClass>
 int open(const char* instance, const char* config_json, std::size_t config_size, indexer_sink_handle** out,
@@ -189,7 +196,9 @@ inline void write(indexer_sink_handle* handle, const indexer_sink_op* ops, std::
     }
 }
 
-inline void close(indexer_sink_handle* handle) noexcept { delete from(handle); }
+inline void close(indexer_sink_handle* handle) noexcept {
+    delete from(handle);
+}
 
 template <Status (Sink::*Probe)(std::string&)>
 std::uint32_t probe(indexer_sink_handle* handle, char* error, std::size_t error_size) noexcept {
@@ -233,15 +242,15 @@ inline void log(LogLevel level, const std::string& message) noexcept {
 
 }  // namespace indexer::sdk
 
-#define INDEXER_SINK_PLUGIN(SinkClass, name, version)                                                          \
-    extern "C" INDEXER_SINK_EXPORT const indexer_sink_info* indexer_sink_magic(void) {                         \
-        static const indexer_sink_info info = {sizeof(indexer_sink_info), INDEXER_SINK_ABI_MAJOR,              \
-                                               INDEXER_SINK_ABI_MINOR, name, version};                         \
-        return &info;                                                                                          \
-    }                                                                                                          \
-    extern "C" INDEXER_SINK_EXPORT int indexer_sink_init_v1(const indexer_host_api* host,                      \
-                                                            indexer_sink_functions* functions) {               \
-        return ::indexer::sdk::detail::init<SinkClass>(host, functions);                                       \
+#define INDEXER_SINK_PLUGIN(SinkClass, name, version)                                             \
+    extern "C" INDEXER_SINK_EXPORT const indexer_sink_info* indexer_sink_magic(void) {            \
+        static const indexer_sink_info info = {sizeof(indexer_sink_info), INDEXER_SINK_ABI_MAJOR, \
+                                               INDEXER_SINK_ABI_MINOR, name, version};            \
+        return &info;                                                                             \
+    }                                                                                             \
+    extern "C" INDEXER_SINK_EXPORT int indexer_sink_init_v1(const indexer_host_api* host,         \
+                                                            indexer_sink_functions* functions) {  \
+        return ::indexer::sdk::detail::init<SinkClass>(host, functions);                          \
     }
 
 #endif  // INDEXER_SINK_HPP

@@ -62,11 +62,11 @@ typedef struct indexer_sink_info {
     uint32_t struct_size;       /* sizeof(indexer_sink_info) as the plugin saw it */
     uint16_t abi_major;         /* INDEXER_SINK_ABI_MAJOR the plugin was built with */
     uint16_t abi_minor;         /* INDEXER_SINK_ABI_MINOR the plugin was built with */
-    const char *plugin_name;    /* e.g. "elasticsearch"; [a-z0-9_-]+ */
-    const char *plugin_version; /* the plugin's own version, e.g. "1.2.0" */
+    const char* plugin_name;    /* e.g. "elasticsearch"; [a-z0-9_-]+ */
+    const char* plugin_version; /* the plugin's own version, e.g. "1.2.0" */
 } indexer_sink_info;
 
-typedef const indexer_sink_info *(*indexer_sink_magic_fn)(void);
+typedef const indexer_sink_info* (*indexer_sink_magic_fn)(void);
 
 /* ------------------------------------------------------------------------ */
 /* What the host offers the plugin                                          */
@@ -88,10 +88,10 @@ typedef struct indexer_host_api {
     uint16_t abi_major; /* the host's ABI version */
     uint16_t abi_minor;
     /* Opaque; pass it back unchanged. */
-    void *host_data;
+    void* host_data;
     /* Writes one log line, tagged by the host with the plugin's name. The host
      * copies `message` (NUL-terminated) before returning. Never log secrets. */
-    void (*log)(void *host_data, indexer_log_level level, const char *message);
+    void (*log)(void* host_data, indexer_log_level level, const char* message);
 } indexer_host_api;
 
 /* ------------------------------------------------------------------------ */
@@ -100,7 +100,7 @@ typedef struct indexer_host_api {
 
 /* A byte string that is not NUL-terminated. */
 typedef struct indexer_str {
-    const char *data; /* may be NULL when size is 0 */
+    const char* data; /* may be NULL when size is 0 */
     size_t size;
 } indexer_str;
 
@@ -123,10 +123,10 @@ typedef struct indexer_sink_op {
 } indexer_sink_op;
 
 typedef enum indexer_sink_status {
-    INDEXER_SINK_UNSET = 0,  /* the host sets this before a call; a plugin must overwrite it */
-    INDEXER_SINK_OK = 1,     /* written (or already newer / already absent) */
-    INDEXER_SINK_RETRY = 2,  /* transient failure: the host writes the op again later */
-    INDEXER_SINK_REJECT = 3  /* permanent failure: the host dead-letters the op */
+    INDEXER_SINK_UNSET = 0, /* the host sets this before a call; a plugin must overwrite it */
+    INDEXER_SINK_OK = 1,    /* written (or already newer / already absent) */
+    INDEXER_SINK_RETRY = 2, /* transient failure: the host writes the op again later */
+    INDEXER_SINK_REJECT = 3 /* permanent failure: the host dead-letters the op */
 } indexer_sink_status;
 
 /*
@@ -138,7 +138,7 @@ typedef enum indexer_sink_status {
 typedef struct indexer_sink_result {
     uint32_t status;     /* indexer_sink_status */
     int32_t native_code; /* HTTP status, memcached return code...; 0 = none */
-    const char *message; /* why, for RETRY and REJECT; may be NULL for OK */
+    const char* message; /* why, for RETRY and REJECT; may be NULL for OK */
 } indexer_sink_result;
 
 /* ------------------------------------------------------------------------ */
@@ -168,37 +168,35 @@ typedef struct indexer_sink_functions {
      * names the user of the handle (a pipeline name) for the plugin's logs.
      * Returns 0 and sets *out, or non-zero with a reason in `error`, e.g.
      * "config.hosts: expected an array of URLs". */
-    int (*open)(const char *instance, const char *config_json, size_t config_size,
-                indexer_sink_handle **out, char *error, size_t error_size);
+    int (*open)(const char* instance, const char* config_json, size_t config_size, indexer_sink_handle** out,
+                char* error, size_t error_size);
 
     /* Required. Writes `count` ops and sets `results[i]` for every i. A
      * failure of the whole call (server unreachable) marks every op RETRY
      * with one message. Ops of one id appear in the order they must apply. */
-    void (*write)(indexer_sink_handle *handle, const indexer_sink_op *ops, size_t count,
-                  indexer_sink_result *results);
+    void (*write)(indexer_sink_handle* handle, const indexer_sink_op* ops, size_t count,
+                  indexer_sink_result* results);
 
     /* Required. Releases the handle; the handle is not used again. */
-    void (*close)(indexer_sink_handle *handle);
+    void (*close)(indexer_sink_handle* handle);
 
     /* Optional (may be NULL). Makes buffered writes durable/visible.
      * Returns an indexer_sink_status (OK or RETRY), with a reason in `error`. */
-    uint32_t (*flush)(indexer_sink_handle *handle, char *error, size_t error_size);
+    uint32_t (*flush)(indexer_sink_handle* handle, char* error, size_t error_size);
 
     /* Optional (may be NULL). Probes the backend. Returns INDEXER_SINK_OK when
      * it answers, otherwise INDEXER_SINK_RETRY with a reason in `error`. */
-    uint32_t (*health)(indexer_sink_handle *handle, char *error, size_t error_size);
+    uint32_t (*health)(indexer_sink_handle* handle, char* error, size_t error_size);
 } indexer_sink_functions;
 
-typedef int (*indexer_sink_init_fn)(const indexer_host_api *host,
-                                    indexer_sink_functions *functions);
+typedef int (*indexer_sink_init_fn)(const indexer_host_api* host, indexer_sink_functions* functions);
 
 /*
  * Declarations of the two exported symbols. A C plugin defines both; a C++
  * plugin uses INDEXER_SINK_PLUGIN from <indexer/sink.hpp> instead.
  */
-INDEXER_SINK_EXPORT const indexer_sink_info *indexer_sink_magic(void);
-INDEXER_SINK_EXPORT int indexer_sink_init_v1(const indexer_host_api *host,
-                                             indexer_sink_functions *functions);
+INDEXER_SINK_EXPORT const indexer_sink_info* indexer_sink_magic(void);
+INDEXER_SINK_EXPORT int indexer_sink_init_v1(const indexer_host_api* host, indexer_sink_functions* functions);
 
 #ifdef __cplusplus
 } /* extern "C" */

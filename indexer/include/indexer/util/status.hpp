@@ -32,7 +32,7 @@ private:
 template <class T>
 class [[nodiscard]] Result {
 public:
-    Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+    Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}        // NOLINT: implicit by design
     Result(Status status) : state_(std::in_place_index<1>, std::move(status)) {  // NOLINT
         assert(!std::get<1>(state_).is_ok() && "a Result built from a Status needs an error");
     }
@@ -58,8 +58,8 @@ private:
 }  // namespace indexer
 
 // Returns the Status of an expression from the enclosing function when it failed.
-#define INDEXER_RETURN_IF_ERROR(expr)                  \
-    do {                                               \
-        ::indexer::Status indexer_status_ = (expr);    \
+#define INDEXER_RETURN_IF_ERROR(expr)                         \
+    do {                                                      \
+        ::indexer::Status indexer_status_ = (expr);           \
         if (!indexer_status_.is_ok()) return indexer_status_; \
     } while (false)
