@@ -11,6 +11,8 @@
 //   };
 //   INDEXER_SINK_PLUGIN(FileSink, "file", "1.0.0")
 //
+// Use the macro once per plugin, at global scope, in one .cpp file.
+//
 // The macro's glue catches every exception so that none crosses the C
 // boundary: a throwing constructor becomes an open error, a throwing write
 // marks every op it had not answered yet RETRY with the exception's message.
@@ -28,6 +30,7 @@
 #include <exception>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -88,7 +91,10 @@ public:
     void reject(std::size_t i, std::string message, int native_code = 0) {
         set(i, Status::Reject, native_code, std::move(message));
     }
+    // Throws std::out_of_range for an index past the batch (the glue turns
+    // it into RETRY results instead of writing out of bounds).
     void set(std::size_t i, Status status, int native_code, std::string message) {
+        if (i >= count_) throw std::out_of_range("indexer::sdk::Results: op index out of range");
         indexer_sink_result& r = results_[i];
         r.status = static_cast<std::uint32_t>(status);
         r.native_code = native_code;
@@ -132,9 +138,18 @@ public:
 
 namespace detail {
 
+// The host API given to this plugin's init. Defined once per plugin by
+// INDEXER_SINK_PLUGIN and hidden: a function-local static in an inline
+// function would become a process-wide STB_GNU_UNIQUE symbol, shared by every
+// plugin built without hidden visibility (their logs would carry another
+// plugin's name) and making the library impossible to unload.
+#if defined(__GNUC__)
+__attribute__((visibility("hidden")))
+#endif
+extern const indexer_host_api* plugin_host;
+
 inline const indexer_host_api*& host() noexcept {
-    static const indexer_host_api* api = nullptr;
-    return api;
+    return plugin_host;
 }
 
 inline void copy_error(std::string_view text, char* error, std::size_t error_size) noexcept {
@@ -243,6 +258,7 @@ inline void log(LogLevel level, const std::string& message) noexcept {
 }  // namespace indexer::sdk
 
 #define INDEXER_SINK_PLUGIN(SinkClass, name, version)                                             \
+    const indexer_host_api* indexer::sdk::detail::plugin_host = nullptr;                          \
     extern "C" INDEXER_SINK_EXPORT const indexer_sink_info* indexer_sink_magic(void) {            \
         static const indexer_sink_info info = {sizeof(indexer_sink_info), INDEXER_SINK_ABI_MAJOR, \
                                                INDEXER_SINK_ABI_MINOR, name, version};            \
