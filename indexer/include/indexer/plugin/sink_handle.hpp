@@ -1,0 +1,90 @@
+// One open sink: what the core writes ops through. Owns the plugin's handle
+// and closes it when destroyed.
+#pragma once
+
+#include <indexer/sink_plugin.h>
+#include <indexer/util/status.hpp>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace indexer::plugin {
+
+class SinkPlugin;
+
+enum class OpKind : std::uint32_t { Upsert = INDEXER_SINK_UPSERT, Delete = INDEXER_SINK_DELETE };
+
+// One operation. The views must stay valid for the duration of write().
+struct SinkOp {
+    OpKind kind = OpKind::Upsert;
+    std::string_view id;
+    std::string_view document;  // JSON object; UPSERT only
+    std::uint64_t version = 0;  // 0 = none
+    std::string_view target;    // index/collection override; empty = the sink's default
+};
+
+enum class OpStatus : std::uint32_t {
+    Ok = INDEXER_SINK_OK,          // written (or already newer / already absent)
+    Retry = INDEXER_SINK_RETRY,    // transient: write it again later
+    Reject = INDEXER_SINK_REJECT,  // permanent: dead-letter it
+};
+
+std::string_view to_string(OpStatus status) noexcept;
+
+// The outcome of one op. Owns its message (copied out of the plugin, whose
+// strings only live until its next call).
+struct SinkResult {
+    OpStatus status = OpStatus::Retry;
+    int native_code = 0;  // HTTP status, memcached return code...; 0 = none
+    std::string message;  // why, for RETRY and REJECT
+};
+
+// Move-only. Used by one thread at a time (the ABI's rule); distinct handles
+// of one plugin may be used from distinct threads at once.
+class SinkHandle {
+public:
+    SinkHandle(SinkHandle&& other) noexcept;
+    SinkHandle& operator=(SinkHandle&& other) noexcept;
+    SinkHandle(const SinkHandle&) = delete;
+    SinkHandle& operator=(const SinkHandle&) = delete;
+    ~SinkHandle();
+
+    // One result per op, at the same index. A result the plugin left unset
+    // (a plugin defect) comes back as RETRY saying so, and is logged.
+    std::vector<SinkResult> write(std::span<const SinkOp> ops);
+    // OK when the plugin has no flush.
+    Status flush();
+    // OK when the plugin has no health probe.
+    Status health();
+
+    bool has_flush() const noexcept;
+    bool has_health() const noexcept;
+    bool is_open() const noexcept { return plugin_ != nullptr; }
+    const std::string& instance() const noexcept { return instance_; }
+    const SinkPlugin& plugin() const noexcept { return *plugin_; }
+    // How many results this handle's plugin left unset so far (should stay 0).
+    std::uint64_t results_left_unset() const noexcept { return results_left_unset_; }
+
+    // Closes the plugin's handle now; idempotent. The destructor calls it.
+    void close() noexcept;
+
+private:
+    friend class SinkPlugin;
+    SinkHandle(std::shared_ptr<const SinkPlugin> plugin, indexer_sink_handle* raw,
+               std::string instance) noexcept;
+    Status probe(const char* what, std::uint32_t (*function)(indexer_sink_handle*, char*, std::size_t));
+
+    std::shared_ptr<const SinkPlugin> plugin_;
+    indexer_sink_handle* raw_ = nullptr;
+    std::string instance_;
+    std::uint64_t results_left_unset_ = 0;
+    // Reused between calls to spare an allocation per batch.
+    std::vector<indexer_sink_op> raw_ops_;
+    std::vector<indexer_sink_result> raw_results_;
+};
+
+}  // namespace indexer::plugin
