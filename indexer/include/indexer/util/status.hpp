@@ -16,9 +16,17 @@ public:
     Status() = default;  // OK
     static Status ok() { return Status{}; }
     static Status error(std::string message) { return Status{std::move(message)}; }
+    // An error that may go away by itself (database restarting, connection lost):
+    // the caller backs off and tries again instead of giving up.
+    static Status retryable_error(std::string message) {
+        Status status{std::move(message)};
+        status.retryable_ = true;
+        return status;
+    }
 
     bool is_ok() const noexcept { return !message_.has_value(); }
     explicit operator bool() const noexcept { return is_ok(); }
+    bool is_retryable() const noexcept { return retryable_; }
     const std::string& message() const noexcept {
         static const std::string empty;
         return message_ ? *message_ : empty;
@@ -27,6 +35,7 @@ public:
 private:
     explicit Status(std::string message) : message_(std::move(message)) {}
     std::optional<std::string> message_;
+    bool retryable_ = false;
 };
 
 template <class T>
