@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <string>
+#include <string_view>
 #include <system_error>
 
 namespace indexer::cli {
@@ -42,8 +44,12 @@ int run_plugins_command(const std::vector<std::string>& extra_dirs, std::ostream
                                listing.path.string());
         } else {
             all_loaded = false;
+            // The path is on the line above already.
+            std::string_view error = listing.error;
+            const std::string prefix = listing.path.string() + ": ";
+            if (error.starts_with(prefix)) error.remove_prefix(prefix.size());
             out << fmt::format("{:<{}}  {:<{}}  {:<5}  {}\n{:<{}}  error: {}", listing.name, name_width, "-",
-                               version_width, "-", listing.path.string(), "", name_width, listing.error);
+                               version_width, "-", listing.path.string(), "", name_width, error);
         }
         if (!listing.shadowed_by.empty()) out << "  (shadowed by " << listing.shadowed_by.string() << ")";
         out << '\n';
