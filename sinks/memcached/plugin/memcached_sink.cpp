@@ -1,0 +1,78 @@
+// The memcached sink plugin: SDK glue only. The work is in the core library
+// (include/indexer/sinks/memcached/).
+#include <indexer/sink.hpp>
+
+#include <string>
+#include <vector>
+
+#include "indexer/sinks/memcached/client.hpp"
+#include "indexer/sinks/memcached/config.hpp"
+
+namespace {
+
+namespace sdk = indexer::sdk;
+namespace core = indexer::memcached_sink;
+
+sdk::Status to_sdk(core::Outcome outcome) {
+    switch (outcome) {
+        case core::Outcome::Ok:
+            return sdk::Status::Ok;
+        case core::Outcome::Reject:
+            return sdk::Status::Reject;
+        case core::Outcome::Retry:
+            break;
+    }
+    return sdk::Status::Retry;
+}
+
+class MemcachedSink final : public sdk::Sink {
+public:
+    MemcachedSink(std::string_view instance, std::string_view config_json)
+        : client_(core::parse_config(config_json)) {
+        std::string servers;
+        for (const core::ServerAddress& server : client_.config().servers) {
+            servers += (servers.empty() ? "" : ", ") + server.display();
+        }
+        sdk::log(sdk::LogLevel::Info, "opened for " + std::string(instance) + ": " + servers);
+    }
+
+    void write(std::span<const sdk::Op> ops, sdk::Results& results) override {
+        ops_.clear();
+        positions_.clear();
+        for (std::size_t i = 0; i < ops.size(); ++i) {
+            const sdk::Op& op = ops[i];
+            if (!op.is_upsert() && !op.is_delete()) {
+                results.reject(i, "unknown op kind " + std::to_string(static_cast<unsigned>(op.kind())));
+                continue;
+            }
+            ops_.push_back(core::WriteOp{op.is_upsert() ? core::OpKind::Upsert : core::OpKind::Delete,
+                                         op.id(), op.document(), op.target()});
+            positions_.push_back(i);
+        }
+        results_.assign(ops_.size(), core::OpResult{});
+        client_.write(ops_, results_);
+        for (std::size_t j = 0; j < results_.size(); ++j) {
+            core::OpResult& result = results_[j];
+            results.set(positions_[j], to_sdk(result.outcome), result.native_code, std::move(result.message));
+        }
+    }
+
+    sdk::Status health(std::string& error) override {
+        if (auto failure = client_.health()) {
+            error = *failure;
+            return sdk::Status::Retry;
+        }
+        return sdk::Status::Ok;
+    }
+
+private:
+    core::Client client_;
+    // Reused between calls.
+    std::vector<core::WriteOp> ops_;
+    std::vector<std::size_t> positions_;
+    std::vector<core::OpResult> results_;
+};
+
+}  // namespace
+
+INDEXER_SINK_PLUGIN(MemcachedSink, "memcached", "1.0.0")
