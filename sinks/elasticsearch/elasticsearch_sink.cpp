@@ -1,18 +1,53 @@
-// Placeholder until the sink lands: loads, but refuses to open.
+// The plugin: glue between the SDK and the sink's client. Everything that is
+// not glue lives in indexer_sink_elasticsearch_core (src/).
 #include <indexer/sink.hpp>
 
-#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "indexer/sinks/elasticsearch/client.hpp"
+#include "indexer/sinks/elasticsearch/config.hpp"
 
 namespace {
-class PlaceholderSink final : public indexer::sdk::Sink {
+
+namespace es = indexer::sinks::elasticsearch;
+namespace sdk = indexer::sdk;
+
+class ElasticsearchSink final : public sdk::Sink {
 public:
-    PlaceholderSink(std::string_view, std::string_view) {
-        throw std::runtime_error("the elasticsearch sink is not built yet");
+    // Throws ConfigError on a bad configuration; the SDK turns it into an open error.
+    ElasticsearchSink(std::string_view instance, std::string_view config_json)
+        : client_(es::parse_config(config_json), logger(std::string(instance))) {
+        client_.prepare();
     }
-    void write(std::span<const indexer::sdk::Op>, indexer::sdk::Results& results) override {
-        results.retry_unanswered("not built yet");
+
+    void write(std::span<const sdk::Op> ops, sdk::Results& results) override {
+        es::WriteReport report = client_.write(ops);
+        if (report.call_failure) {
+            results.retry_unanswered(std::move(*report.call_failure));
+            return;
+        }
+        for (std::size_t i = 0; i < report.outcomes.size(); ++i) {
+            es::OpOutcome& outcome = report.outcomes[i];
+            results.set(i, outcome.status, outcome.native_code, std::move(outcome.message));
+        }
     }
+
+    // Every acknowledged bulk item is already durable (the server's translog);
+    // visibility follows the index's refresh interval.
+    sdk::Status flush(std::string& /*error*/) override { return sdk::Status::Ok; }
+
+    sdk::Status health(std::string& error) override { return client_.health(error); }
+
+private:
+    static es::Logger logger(std::string instance) {
+        return [prefix = instance.empty() ? std::string{} : "[" + instance + "] "](
+                   sdk::LogLevel level, const std::string& message) { sdk::log(level, prefix + message); };
+    }
+
+    es::Client client_;
 };
+
 }  // namespace
 
-INDEXER_SINK_PLUGIN(PlaceholderSink, "elasticsearch", "0.0.0")
+INDEXER_SINK_PLUGIN(ElasticsearchSink, "elasticsearch", "1.0.0")

@@ -1,0 +1,77 @@
+// Writes ops to an Elasticsearch/OpenSearch cluster through _bulk: plans the
+// requests, runs several at once over the transport, fails over between
+// hosts, splits what the server finds too large, and maps every answer back
+// to a result per op. Also probes the cluster and creates the index.
+#pragma once
+
+#include <indexer/sink.hpp>
+
+#include <deque>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "indexer/sinks/elasticsearch/bulk_response.hpp"
+#include "indexer/sinks/elasticsearch/config.hpp"
+#include "indexer/sinks/elasticsearch/gzip.hpp"
+#include "indexer/sinks/elasticsearch/host_pool.hpp"
+#include "indexer/sinks/elasticsearch/http_transport.hpp"
+#include "indexer/sinks/elasticsearch/redact.hpp"
+
+namespace indexer::sinks::elasticsearch {
+
+// Where the client's log lines go (the plugin passes the host's log).
+using Logger = std::function<void(indexer::sdk::LogLevel, const std::string&)>;
+
+struct WriteReport {
+    // One per op, unless call_failure is set.
+    std::vector<OpOutcome> outcomes;
+    // Set when no server answered at all: every op is RETRY with this message.
+    std::optional<std::string> call_failure;
+};
+
+class Client {
+public:
+    // No I/O.
+    Client(Config config, Logger logger);
+    ~Client();
+    Client(const Client&) = delete;
+    Client& operator=(const Client&) = delete;
+
+    // Creates config.index from config.create_index when it is missing.
+    // Throws ConfigError when the server refuses (e.g. invalid mappings); when
+    // no server answers, creation is tried again before the next write.
+    void prepare();
+
+    WriteReport write(std::span<const indexer::sdk::Op> ops);
+
+    // OK when a host answers GET /_cluster/health with green or yellow (or,
+    // for credentials that may not read cluster health, GET /); otherwise
+    // RETRY with the reason.
+    indexer::sdk::Status health(std::string& reason);
+
+    const Config& config() const noexcept { return config_; }
+
+private:
+    struct Request;
+    struct Call;
+    enum class IndexState { Ready, Pending, Refused };
+
+    IndexState ensure_index(std::string& why);
+    void start(Call& call, std::size_t request);
+    void on_answer(Call& call, std::size_t request, HttpResponse response);
+    void finish(Call& call, std::size_t request);
+    void log(indexer::sdk::LogLevel level, const std::string& message) const;
+
+    Config config_;
+    Logger logger_;
+    Redactor redact_;
+    HostPool hosts_;
+    HttpTransport transport_;
+    GzipCompressor gzip_;
+    bool index_pending_ = false;
+};
+
+}  // namespace indexer::sinks::elasticsearch

@@ -1,0 +1,119 @@
+#include "indexer/sinks/elasticsearch/bulk_response.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace indexer::sinks::elasticsearch {
+namespace {
+
+using indexer::sdk::Status;
+using nlohmann::json;
+
+constexpr std::size_t kMaxRawText = 300;
+
+std::string clip(std::string_view text) {
+    if (text.size() <= kMaxRawText) return std::string(text);
+    return std::string(text.substr(0, kMaxRawText)) + "...";
+}
+
+std::string string_field(const json& object, const char* name) {
+    const auto it = object.find(name);
+    if (it == object.end()) return {};
+    return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+std::string describe(const json& error) {
+    if (error.is_string()) return error.get<std::string>();
+    if (!error.is_object()) return error.dump();
+    std::string text = string_field(error, "type");
+    const std::string reason = string_field(error, "reason");
+    if (!reason.empty()) text += (text.empty() ? "" : ": ") + reason;
+    const auto cause = error.find("caused_by");
+    if (cause != error.end() && cause->is_object()) {
+        const std::string inner = describe(*cause);
+        // A cause that only repeats the reason adds nothing.
+        if (!inner.empty() && inner != text) text += " (caused by: " + inner + ")";
+    }
+    return text.empty() ? error.dump() : text;
+}
+
+bool is_transient(long status) {
+    return status == 408 || status == 429 || status >= 500;
+}
+
+OpOutcome map_item(const json& item, const ItemContext& context) {
+    // {"index": {...}} or {"delete": {...}}: the action name is not needed.
+    if (!item.is_object() || item.size() != 1 || !item.begin()->is_object()) {
+        return {Status::Retry, 0, "the bulk response holds a malformed item: " + clip(item.dump())};
+    }
+    const json& result = *item.begin();
+    const auto status_field = result.find("status");
+    if (status_field == result.end() || !status_field->is_number_integer()) {
+        return {Status::Retry, 0, "the bulk response holds an item without a status: " + clip(result.dump())};
+    }
+    const long status = status_field->get<long>();
+    const int code = static_cast<int>(status);
+    const auto error = result.find("error");
+    const std::string reason = error == result.end() ? string_field(result, "result") : describe(*error);
+    if (status >= 200 && status < 300) return {Status::Ok, code, {}};
+    if (status == 404 && context.is_delete) return {Status::Ok, code, {}};
+    if (status == 409 && context.external_version) {
+        return {Status::Ok, code, "a newer version is already stored (" + reason + ")"};
+    }
+    const std::string message = "HTTP " + std::to_string(status) + (reason.empty() ? "" : ": " + reason);
+    if (is_transient(status)) return {Status::Retry, code, message};
+    return {Status::Reject, code, message};
+}
+
+}  // namespace
+
+std::string describe_error(std::string_view error_json) {
+    const json parsed = json::parse(error_json, nullptr, false);
+    if (parsed.is_discarded()) return clip(error_json);
+    if (parsed.is_object() && parsed.contains("error")) return describe(parsed["error"]);
+    return describe(parsed);
+}
+
+ResponseMapping map_bulk_response(long http_status, std::string_view body, std::span<const ItemContext> ops) {
+    ResponseMapping mapping;
+    const int code = static_cast<int>(http_status);
+    const auto whole = [&](Status status, std::string message) {
+        mapping.action = ResponseAction::AllOps;
+        mapping.all = OpOutcome{status, code, std::move(message)};
+        return mapping;
+    };
+    const auto reason = [&] { return body.empty() ? std::string{} : ": " + describe_error(body); };
+
+    if (http_status == 413 || http_status == 400) {
+        if (ops.size() > 1) {
+            mapping.action = ResponseAction::Split;
+            return mapping;
+        }
+        if (http_status == 413) {
+            return whole(Status::Reject,
+                         "HTTP 413: the server refuses the request as too large even with this op alone");
+        }
+        return whole(Status::Reject, "HTTP 400" + reason());
+    }
+    if (http_status < 200 || http_status >= 300) {
+        std::string hint;
+        if (http_status == 401) hint = " (authentication failed: check config.auth)";
+        if (http_status == 403) hint = " (the credentials lack the privilege to write)";
+        return whole(Status::Retry, "HTTP " + std::to_string(http_status) + hint + reason());
+    }
+    const json parsed = json::parse(body, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+        return whole(Status::Retry, "the bulk response is not a JSON object: " + clip(body));
+    }
+    const auto items = parsed.find("items");
+    if (items == parsed.end() || !items->is_array() || items->size() != ops.size()) {
+        const std::size_t got = items != parsed.end() && items->is_array() ? items->size() : 0;
+        return whole(Status::Retry, "the bulk response has " + std::to_string(got) + " items for " +
+                                        std::to_string(ops.size()) + " ops");
+    }
+    mapping.action = ResponseAction::PerItem;
+    mapping.items.reserve(ops.size());
+    for (std::size_t i = 0; i < ops.size(); ++i) mapping.items.push_back(map_item((*items)[i], ops[i]));
+    return mapping;
+}
+
+}  // namespace indexer::sinks::elasticsearch

@@ -1,0 +1,360 @@
+#include "indexer/sinks/elasticsearch/client.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cctype>
+
+#include "indexer/sinks/elasticsearch/bulk_request.hpp"
+
+namespace indexer::sinks::elasticsearch {
+namespace {
+
+using indexer::sdk::LogLevel;
+using indexer::sdk::Op;
+using indexer::sdk::Status;
+
+constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+
+TransportOptions transport_options(const Config& config) {
+    TransportOptions options;
+    options.connect_timeout = config.connect_timeout;
+    options.request_timeout = config.request_timeout;
+    options.auth = config.auth;
+    options.tls = config.tls;
+    options.accept_gzip = config.gzip;
+    options.max_in_flight = config.max_in_flight_requests;
+    return options;
+}
+
+// Index names may hold characters that a URL path must escape.
+std::string path_segment(std::string_view text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    for (char c : text) {
+        const auto u = static_cast<unsigned char>(c);
+        if (std::isalnum(u) || c == '-' || c == '_' || c == '.' || c == '~') {
+            out.push_back(c);
+        } else {
+            out.push_back('%');
+            out.push_back(kHex[u >> 4]);
+            out.push_back(kHex[u & 0x0F]);
+        }
+    }
+    return out;
+}
+
+std::string join(const std::vector<std::string>& parts) {
+    std::string out;
+    for (const auto& part : parts) {
+        if (part.empty()) continue;
+        out += (out.empty() ? "" : "; ") + part;
+    }
+    return out;
+}
+
+}  // namespace
+
+struct Client::Request {
+    enum class State { Waiting, InFlight, Split, Done };
+    std::vector<std::size_t> ops;  // indices into the call's ops
+    std::string body;              // NDJSON; emptied once compressed
+    std::string wire;              // gzip of body
+    bool gzipped = false;
+    std::vector<std::size_t> after;  // requests that must be Done first
+    std::size_t parent = kNone;      // the request this one is half of
+    std::size_t open_children = 0;
+    State state = State::Waiting;
+    std::vector<bool> tried_hosts;
+    std::size_t host = 0;
+};
+
+struct Client::Call {
+    std::span<const Op> ops;
+    std::vector<OpOutcome>& outcomes;
+    std::deque<Request> requests;  // a deque: splitting appends without moving the others
+    std::size_t unfinished = 0;
+    bool answered = false;                 // some server answered over HTTP
+    std::vector<std::string> host_errors;  // the last transport error per host
+};
+
+Client::Client(Config config, Logger logger)
+    : config_(std::move(config)),
+      logger_(std::move(logger)),
+      redact_(secrets_of(config_)),
+      hosts_(config_.hosts.size(), config_.host_cooldown),
+      transport_(transport_options(config_)) {}
+
+Client::~Client() = default;
+
+void Client::log(LogLevel level, const std::string& message) const {
+    if (logger_) logger_(level, redact_(message));
+}
+
+void Client::prepare() {
+    if (config_.create_index_body.empty()) return;
+    std::string why;
+    switch (ensure_index(why)) {
+        case IndexState::Ready:
+            return;
+        case IndexState::Pending:
+            index_pending_ = true;
+            log(LogLevel::Warn, "cannot create index \"" + config_.index +
+                                    "\" yet, trying again before the next write: " + why);
+            return;
+        case IndexState::Refused:
+            throw ConfigError("config.create_index: the server refused to create index \"" + config_.index +
+                              "\": " + why);
+    }
+}
+
+Client::IndexState Client::ensure_index(std::string& why) {
+    const std::size_t host = hosts_.pick();
+    const std::string url = config_.hosts[host] + "/" + path_segment(config_.index);
+    HttpRequest head;
+    head.method = "HEAD";
+    head.url = url;
+    HttpResponse exists = transport_.perform(head);
+    if (exists.status == 0) {
+        hosts_.failed(host);
+        why = redact_(exists.error);
+        return IndexState::Pending;
+    }
+    hosts_.answered(host);
+    if (exists.status == 200) return IndexState::Ready;
+
+    HttpRequest create;
+    create.method = "PUT";
+    create.url = url;
+    create.body = config_.create_index_body;
+    create.content_type = "application/json";
+    const HttpResponse created = transport_.perform(create);
+    if (created.status == 0) {
+        hosts_.failed(host);
+        why = redact_(created.error);
+        return IndexState::Pending;
+    }
+    if (created.status >= 200 && created.status < 300) {
+        log(LogLevel::Info, "created index \"" + config_.index + "\"");
+        return IndexState::Ready;
+    }
+    const auto error = nlohmann::json::parse(created.body, nullptr, false);
+    // Another writer created it between our HEAD and PUT.
+    if (created.status == 400 && error.is_object() && error.contains("error") && error["error"].is_object() &&
+        error["error"].value("type", "") == "resource_already_exists_exception") {
+        return IndexState::Ready;
+    }
+    why = redact_("PUT " + url + ": HTTP " + std::to_string(created.status) + ": " +
+                  describe_error(created.body));
+    return created.status == 429 || created.status >= 500 ? IndexState::Pending : IndexState::Refused;
+}
+
+WriteReport Client::write(std::span<const Op> ops) {
+    WriteReport report;
+    if (ops.empty()) return report;
+    if (index_pending_) {
+        std::string why;
+        const IndexState state = ensure_index(why);
+        if (state != IndexState::Ready) {
+            report.call_failure = "index \"" + config_.index + "\" is not created yet: " + why;
+            return report;
+        }
+        index_pending_ = false;
+    }
+    report.outcomes.resize(ops.size());
+    BulkPlan plan =
+        plan_bulk(ops, config_.index, RequestLimits{config_.max_request_bytes, config_.max_request_ops});
+    for (auto& rejected : plan.rejected) {
+        report.outcomes[rejected.op] = OpOutcome{Status::Reject, 0, std::move(rejected.reason)};
+    }
+
+    Call call{ops, report.outcomes, {}, 0, false, std::vector<std::string>(config_.hosts.size())};
+    for (auto& planned : plan.requests) {
+        Request request;
+        request.ops = std::move(planned.ops);
+        request.body = std::move(planned.body);
+        request.after = std::move(planned.after);
+        call.requests.push_back(std::move(request));
+    }
+    call.unfinished = call.requests.size();
+
+    while (call.unfinished > 0) {
+        for (std::size_t r = 0; r < call.requests.size() && transport_.in_flight() < transport_.capacity();
+             ++r) {
+            const Request& request = call.requests[r];
+            if (request.state != Request::State::Waiting) continue;
+            const bool ready = std::all_of(request.after.begin(), request.after.end(), [&](std::size_t d) {
+                return call.requests[d].state == Request::State::Done;
+            });
+            if (ready) start(call, r);
+        }
+        std::vector<Completion> completions = transport_.wait();
+        // Nothing in flight and nothing startable cannot happen (a request
+        // only waits for earlier ones); the check keeps a bug from spinning.
+        if (completions.empty()) break;
+        for (Completion& completion : completions) {
+            on_answer(call, static_cast<std::size_t>(completion.tag), std::move(completion.response));
+        }
+    }
+    for (auto& outcome : report.outcomes) {
+        if (outcome.status == Status::Unset)
+            outcome = {Status::Retry, 0, "internal error: the op was never sent"};
+    }
+
+    // An op that is retried must not be overtaken by a later op on the same
+    // document: the host retries the later one too, after it.
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+        const std::size_t previous = plan.previous_same_document[i];
+        if (previous == BulkPlan::kNone) continue;
+        if (report.outcomes[previous].status == Status::Retry && report.outcomes[i].status != Status::Retry) {
+            report.outcomes[i] = OpOutcome{Status::Retry, report.outcomes[i].native_code,
+                                           "an earlier op on the same document must be retried first"};
+        }
+    }
+
+    if (!call.answered && plan.rejected.empty()) report.call_failure = join(call.host_errors);
+    return report;
+}
+
+void Client::start(Call& call, std::size_t r) {
+    Request& request = call.requests[r];
+    if (request.tried_hosts.empty()) request.tried_hosts.assign(config_.hosts.size(), false);
+    request.host = hosts_.pick(request.tried_hosts);
+    request.tried_hosts[request.host] = true;
+    if (config_.gzip && !request.gzipped && gzip_.compress(request.body, request.wire)) {
+        request.gzipped = true;
+        std::string().swap(request.body);  // a split rebuilds its halves from the ops
+    }
+    HttpRequest http;
+    http.method = "POST";
+    http.url = config_.hosts[request.host] + "/_bulk?" + std::string(kBulkFilterPath);
+    http.body = request.gzipped ? request.wire : request.body;
+    http.content_type = "application/x-ndjson";
+    http.gzipped = request.gzipped;
+    transport_.start(r, http);
+    request.state = Request::State::InFlight;
+}
+
+void Client::on_answer(Call& call, std::size_t r, HttpResponse response) {
+    Request& request = call.requests[r];
+    const std::string& host = config_.hosts[request.host];
+    if (response.status == 0) {
+        std::string error = redact_(response.error);
+        if (hosts_.failed(request.host)) log(LogLevel::Warn, "host " + host + " does not answer: " + error);
+        const bool untried = std::find(request.tried_hosts.begin(), request.tried_hosts.end(), false) !=
+                             request.tried_hosts.end();
+        call.host_errors[request.host] = error;
+        if (untried) {
+            // Fail over: the same request to the next host. Bulk writes are
+            // idempotent (current documents, external versions), so a request
+            // that a dying host may have half-applied can be sent again.
+            request.state = Request::State::Waiting;
+            return;
+        }
+        for (std::size_t op : request.ops) call.outcomes[op] = OpOutcome{Status::Retry, 0, error};
+        finish(call, r);
+        return;
+    }
+    call.answered = true;
+    if (hosts_.answered(request.host)) log(LogLevel::Info, "host " + host + " answers again");
+
+    std::vector<ItemContext> contexts;
+    contexts.reserve(request.ops.size());
+    for (std::size_t op : request.ops) {
+        contexts.push_back(ItemContext{call.ops[op].is_delete(), call.ops[op].version() != 0});
+    }
+    ResponseMapping mapping = map_bulk_response(response.status, response.body, contexts);
+    switch (mapping.action) {
+        case ResponseAction::PerItem:
+            for (std::size_t k = 0; k < request.ops.size(); ++k) {
+                OpOutcome& outcome = mapping.items[k];
+                if (!outcome.message.empty()) outcome.message = redact_(outcome.message);
+                call.outcomes[request.ops[k]] = std::move(outcome);
+            }
+            finish(call, r);
+            return;
+        case ResponseAction::AllOps: {
+            OpOutcome outcome = mapping.all;
+            outcome.message = redact_("POST " + host + "/_bulk: " + outcome.message);
+            for (std::size_t op : request.ops) call.outcomes[op] = outcome;
+            finish(call, r);
+            return;
+        }
+        case ResponseAction::Split: {
+            log(LogLevel::Debug, "HTTP " + std::to_string(response.status) + " for a request of " +
+                                     std::to_string(request.ops.size()) +
+                                     " ops: sending each half on its own");
+            const std::size_t half = request.ops.size() / 2;
+            Request first;
+            first.ops.assign(request.ops.begin(), request.ops.begin() + static_cast<std::ptrdiff_t>(half));
+            Request second;
+            second.ops.assign(request.ops.begin() + static_cast<std::ptrdiff_t>(half), request.ops.end());
+            first.body = build_body(call.ops, first.ops, config_.index);
+            second.body = build_body(call.ops, second.ops, config_.index);
+            first.parent = second.parent = r;
+            const std::size_t first_index = call.requests.size();
+            if (share_documents(call.ops, first.ops, second.ops, config_.index))
+                second.after.push_back(first_index);
+            request.state = Request::State::Split;
+            request.open_children = 2;
+            std::string().swap(request.wire);
+            std::string().swap(request.body);
+            call.requests.push_back(std::move(first));
+            call.requests.push_back(std::move(second));
+            call.unfinished += 2;
+            return;
+        }
+    }
+}
+
+void Client::finish(Call& call, std::size_t r) {
+    Request& request = call.requests[r];
+    request.state = Request::State::Done;
+    std::string().swap(request.wire);
+    std::string().swap(request.body);
+    --call.unfinished;
+    if (request.parent != kNone && --call.requests[request.parent].open_children == 0) {
+        finish(call, request.parent);
+    }
+}
+
+Status Client::health(std::string& reason) {
+    std::vector<bool> tried(config_.hosts.size(), false);
+    std::vector<std::string> errors;
+    for (std::size_t attempt = 0; attempt < config_.hosts.size(); ++attempt) {
+        const std::size_t host = hosts_.pick(tried);
+        tried[host] = true;
+        HttpRequest probe;
+        probe.url = config_.hosts[host] + "/_cluster/health";
+        HttpResponse answer = transport_.perform(probe);
+        if (answer.status == 0) {
+            hosts_.failed(host);
+            errors.push_back(redact_(answer.error));
+            continue;
+        }
+        hosts_.answered(host);
+        if (answer.status == 401 || answer.status == 403) {
+            // Credentials that may write need not read cluster health: does the node answer at all?
+            probe.url = config_.hosts[host] + "/";
+            answer = transport_.perform(probe);
+        }
+        if (answer.status == 200) {
+            const auto body = nlohmann::json::parse(answer.body, nullptr, false);
+            const std::string status =
+                body.is_object() && body.contains("status") && body["status"].is_string()
+                    ? body["status"].get<std::string>()
+                    : "";
+            if (status != "red") return Status::Ok;
+            errors.push_back("GET " + probe.url + ": the cluster's health is red");
+            break;  // every host is in the same cluster
+        }
+        errors.push_back(redact_("GET " + probe.url + ": " +
+                                 (answer.status == 0 ? answer.error
+                                                     : "HTTP " + std::to_string(answer.status) + ": " +
+                                                           describe_error(answer.body))));
+    }
+    reason = join(errors);
+    return Status::Retry;
+}
+
+}  // namespace indexer::sinks::elasticsearch
