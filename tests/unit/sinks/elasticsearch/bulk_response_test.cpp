@@ -1,0 +1,228 @@
+// Maps responses captured from real Elasticsearch and OpenSearch nodes
+// (tests/fixtures/elasticsearch/README.md) onto the ops of their requests.
+#include "indexer/sinks/elasticsearch/bulk_response.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+namespace indexer::sinks::elasticsearch {
+namespace {
+
+using indexer::sdk::Status;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+const std::string kFixtures = std::string(INDEXER_SOURCE_DIR) + "/tests/fixtures/elasticsearch/";
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    EXPECT_TRUE(in) << "missing fixture " << path;
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+struct Captured {
+    long status = 0;
+    std::string body;
+};
+
+Captured read_http(const std::string& path) {
+    const std::string text = read_file(path);
+    Captured captured;
+    const auto newline = text.find('\n');
+    captured.status = std::stol(text.substr(5, newline - 5));  // "HTTP 200"
+    captured.body = text.substr(newline + 1);
+    while (!captured.body.empty() && captured.body.back() == '\n') captured.body.pop_back();
+    return captured;
+}
+
+// The ops of a captured request, read back from its action lines.
+std::vector<ItemContext> contexts_of(const std::string& ndjson_path) {
+    std::vector<ItemContext> contexts;
+    std::istringstream in(read_file(ndjson_path));
+    for (std::string line; std::getline(in, line);) {
+        const auto action = nlohmann::json::parse(line);
+        const bool is_delete = action.contains("delete");
+        const auto& meta = is_delete ? action["delete"] : action["index"];
+        contexts.push_back(ItemContext{is_delete, meta.contains("version")});
+        if (!is_delete) std::getline(in, line);  // the document
+    }
+    return contexts;
+}
+
+class CapturedResponse : public ::testing::TestWithParam<std::string> {
+protected:
+    ResponseMapping map(const std::string& name) const {
+        return map_with(name, contexts_of(dir() + name + ".request.ndjson"));
+    }
+    ResponseMapping map_with(const std::string& name, const std::vector<ItemContext>& contexts) const {
+        const Captured captured = read_http(dir() + name + ".http");
+        return map_bulk_response(captured.status, captured.body, contexts);
+    }
+    std::string dir() const { return kFixtures + GetParam() + "/"; }
+};
+
+std::vector<std::pair<Status, int>> statuses(const ResponseMapping& mapping) {
+    std::vector<std::pair<Status, int>> out;
+    for (const auto& item : mapping.items) out.emplace_back(item.status, item.native_code);
+    return out;
+}
+
+TEST_P(CapturedResponse, SuccessfulItemsAreOkWithTheirHttpStatus) {
+    const ResponseMapping mapping = map("bulk-all-ok");
+    ASSERT_EQ(mapping.action, ResponseAction::PerItem);
+    EXPECT_EQ(statuses(mapping),
+              (std::vector<std::pair<Status, int>>{
+                  {Status::Ok, 201}, {Status::Ok, 200}, {Status::Ok, 201}, {Status::Ok, 200}}));
+    for (const auto& item : mapping.items) EXPECT_EQ(item.message, "");
+}
+
+TEST_P(CapturedResponse, MappingErrorsAreRejectedWithTheServersReasonAndMissingDeletesAreOk) {
+    const ResponseMapping mapping = map("bulk-mixed");
+    ASSERT_EQ(mapping.action, ResponseAction::PerItem);
+    EXPECT_EQ(statuses(mapping), (std::vector<std::pair<Status, int>>{{Status::Ok, 201},
+                                                                      {Status::Reject, 400},
+                                                                      {Status::Ok, 404},
+                                                                      {Status::Reject, 400},
+                                                                      {Status::Reject, 400},
+                                                                      {Status::Ok, 200}}));
+    EXPECT_EQ(
+        mapping.items[1].message,
+        "HTTP 400: mapper_parsing_exception: failed to parse field [n] of type [integer] in document with id "
+        "'11'. Preview of field's value: 'not a number' (caused by: number_format_exception: For input "
+        "string: \"not a number\")");
+    EXPECT_EQ(
+        mapping.items[3].message,
+        "HTTP 400: invalid_index_name_exception: Invalid index name [Not-Lower-Case], must be lowercase");
+    EXPECT_THAT(mapping.items[4].message, StartsWith("HTTP 400: mapper_parsing_exception: failed to parse"));
+}
+
+TEST_P(CapturedResponse, TheFullResponseMapsLikeTheFilteredOne) {
+    const ResponseMapping filtered = map("bulk-mixed");
+    const ResponseMapping full = map("bulk-mixed-unfiltered");
+    ASSERT_EQ(full.action, ResponseAction::PerItem);
+    EXPECT_EQ(statuses(full), statuses(filtered));
+    for (std::size_t i = 0; i < full.items.size(); ++i)
+        EXPECT_EQ(full.items[i].message, filtered.items[i].message);
+}
+
+TEST_P(CapturedResponse, VersionConflictsOfVersionedOpsAreOkBecauseANewerVersionIsStored) {
+    const ResponseMapping mapping = map("bulk-versions");
+    ASSERT_EQ(mapping.action, ResponseAction::PerItem);
+    EXPECT_EQ(statuses(mapping), (std::vector<std::pair<Status, int>>{{Status::Ok, 201},
+                                                                      {Status::Ok, 409},
+                                                                      {Status::Ok, 409},
+                                                                      {Status::Ok, 200},
+                                                                      {Status::Ok, 200},
+                                                                      {Status::Ok, 404}}));
+    EXPECT_THAT(
+        mapping.items[1].message,
+        StartsWith("a newer version is already stored (version_conflict_engine_exception: [v]: version "
+                   "conflict, current version [5] is higher than the one provided [3]"));
+}
+
+TEST_P(CapturedResponse, AVersionConflictWithoutAVersionOnTheOpIsRejected) {
+    std::vector<ItemContext> unversioned = contexts_of(dir() + "bulk-versions.request.ndjson");
+    for (auto& context : unversioned) context.external_version = false;
+    const ResponseMapping mapping = map_with("bulk-versions", unversioned);
+    EXPECT_EQ(mapping.items[1].status, Status::Reject);
+    EXPECT_EQ(mapping.items[1].native_code, 409);
+}
+
+TEST_P(CapturedResponse, UnavailableShardsRetryExactlyThoseItems) {
+    const ResponseMapping mapping = map("bulk-unavailable-shards");
+    ASSERT_EQ(mapping.action, ResponseAction::PerItem);
+    EXPECT_EQ(statuses(mapping),
+              (std::vector<std::pair<Status, int>>{{Status::Retry, 503}, {Status::Retry, 503}}));
+    EXPECT_THAT(mapping.items[0].message, StartsWith("HTTP 503: unavailable_shards_exception: "));
+}
+
+TEST_P(CapturedResponse, ItemsRefusedWith429AreRetried) {
+    const ResponseMapping mapping = map("bulk-blocked-index");
+    ASSERT_EQ(mapping.action, ResponseAction::PerItem);
+    EXPECT_EQ(statuses(mapping), (std::vector<std::pair<Status, int>>{{Status::Retry, 429}}));
+    EXPECT_THAT(mapping.items[0].message, HasSubstr("cluster_block_exception"));
+}
+
+TEST_P(CapturedResponse, AWholeRequestRefusedWith400IsSplitUntilTheOpThatCausesItIsAlone) {
+    EXPECT_EQ(map("whole-request-400").action, ResponseAction::Split);
+    const ResponseMapping alone = map_with("whole-request-400", {ItemContext{}});
+    ASSERT_EQ(alone.action, ResponseAction::AllOps);
+    EXPECT_EQ(alone.all.status, Status::Reject);
+    EXPECT_EQ(alone.all.native_code, 400);
+    EXPECT_EQ(alone.all.message,
+              "HTTP 400: illegal_argument_exception: Action/metadata line [3] contains an unknown parameter "
+              "[_idx]");
+}
+
+TEST_P(CapturedResponse, ARequestTooLargeIsSplitAndASingleOpTooLargeIsRejected) {
+    EXPECT_EQ(map_with("whole-request-413", {ItemContext{}, ItemContext{}}).action, ResponseAction::Split);
+    const ResponseMapping alone = map("whole-request-413");
+    ASSERT_EQ(alone.action, ResponseAction::AllOps);
+    EXPECT_EQ(alone.all.status, Status::Reject);
+    EXPECT_EQ(alone.all.native_code, 413);
+}
+
+TEST_P(CapturedResponse, TheReasonOfAnAlreadyExistingIndexIsReadable) {
+    const Captured captured = read_http(dir() + "create-index-exists.http");
+    EXPECT_EQ(captured.status, 400);
+    EXPECT_THAT(describe_error(captured.body),
+                StartsWith("resource_already_exists_exception: index [fixture_capture_"));
+}
+
+INSTANTIATE_TEST_SUITE_P(ElasticsearchAndOpenSearch, CapturedResponse,
+                         ::testing::Values("elasticsearch-7.10.2", "opensearch-2.19.1"),
+                         [](const ::testing::TestParamInfo<std::string>& param_info) {
+                             return param_info.param.substr(0, param_info.param.find('-'));
+                         });
+
+TEST(BulkResponse, AWholeRequestRefusedWith429Or5xxRetriesEveryOpOfThatRequest) {
+    const std::vector<ItemContext> three(3);
+    for (const char* name : {"whole-request-429", "whole-request-503"}) {
+        const Captured captured = read_http(kFixtures + "constructed/" + name + ".http");
+        const ResponseMapping mapping = map_bulk_response(captured.status, captured.body, three);
+        ASSERT_EQ(mapping.action, ResponseAction::AllOps) << name;
+        EXPECT_EQ(mapping.all.status, Status::Retry) << name;
+        EXPECT_EQ(mapping.all.native_code, captured.status) << name;
+    }
+    const Captured overloaded = read_http(kFixtures + "constructed/whole-request-429.http");
+    EXPECT_THAT(
+        map_bulk_response(429, overloaded.body, three).all.message,
+        StartsWith(
+            "HTTP 429: es_rejected_execution_exception: rejected execution of coordinating operation"));
+}
+
+TEST(BulkResponse, FailedAuthenticationRetriesWithAHint) {
+    const Captured captured = read_http(kFixtures + "constructed/whole-request-401.http");
+    const ResponseMapping mapping =
+        map_bulk_response(captured.status, captured.body, std::vector<ItemContext>(2));
+    ASSERT_EQ(mapping.action, ResponseAction::AllOps);
+    EXPECT_EQ(mapping.all.status, Status::Retry);
+    EXPECT_THAT(mapping.all.message,
+                StartsWith("HTTP 401 (authentication failed: check config.auth): security_exception"));
+}
+
+TEST(BulkResponse, AnAnswerThatDoesNotMatchTheRequestRetriesEveryOp) {
+    const std::vector<ItemContext> two(2);
+    const ResponseMapping short_answer =
+        map_bulk_response(200, R"({"errors":false,"items":[{"index":{"status":201}}]})", two);
+    ASSERT_EQ(short_answer.action, ResponseAction::AllOps);
+    EXPECT_EQ(short_answer.all.status, Status::Retry);
+    EXPECT_EQ(short_answer.all.message, "the bulk response has 1 items for 2 ops");
+    const ResponseMapping garbage = map_bulk_response(200, "<html>proxy error</html>", two);
+    EXPECT_EQ(garbage.all.status, Status::Retry);
+    EXPECT_EQ(garbage.all.message, "the bulk response is not a JSON object: <html>proxy error</html>");
+    const ResponseMapping no_status =
+        map_bulk_response(200, R"({"items":[{"index":{}},{"index":{"status":200}}]})", two);
+    ASSERT_EQ(no_status.action, ResponseAction::PerItem);
+    EXPECT_EQ(no_status.items[0].status, Status::Retry);
+    EXPECT_EQ(no_status.items[1].status, Status::Ok);
+}
+
+}  // namespace
+}  // namespace indexer::sinks::elasticsearch
