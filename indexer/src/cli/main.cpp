@@ -1,17 +1,57 @@
 // The `indexer` command line.
+#include <indexer/cli/check_config_command.hpp>
+#include <indexer/cli/exit_codes.hpp>
 #include <indexer/cli/plugins_command.hpp>
+#include <indexer/cli/run_command.hpp>
+#include <indexer/log/logging.hpp>
 #include <indexer/version.hpp>
 
 #include <CLI/CLI.hpp>
 
+#include <exception>
 #include <iostream>
 #include <string>
 #include <vector>
 
+namespace {
+
+constexpr const char* kExitCodes = R"(Exit codes:
+  0    success; `run` stopped by SIGINT/SIGTERM after finishing its batches
+  1    `run`: a pipeline failed while running; `check-config`: a check failed
+  2    the configuration is missing or invalid (every error is printed with its key path)
+  3    start-up failed: a plugin did not load or open, a query did not prepare
+  64   the command line is wrong
+  130  a second SIGINT/SIGTERM stopped `run` at once, without committing)";
+
+}  // namespace
+
 int main(int argc, char** argv) {
-    CLI::App app{"indexer — keeps Elasticsearch/OpenSearch indices and caches consistent with PostgreSQL"};
+    using namespace indexer::cli;
+    indexer::log::setup_defaults();
+
+    CLI::App app{
+        "indexer: keeps Elasticsearch/OpenSearch indices and caches consistent with PostgreSQL.\n"
+        "Consumes ids of changed rows from Kafka, reloads the rows and writes them through sink plugins."};
     app.set_version_flag("--version", std::string("indexer ") + indexer::kVersion);
-    app.require_subcommand(0, 1);
+    app.require_subcommand(1);
+    app.footer(kExitCodes);
+
+    RunOptions run_options;
+    CLI::App* run =
+        app.add_subcommand("run", "Run the pipelines and delayers of a configuration until stopped");
+    run->add_option("-c,--config", run_options.config_file, "Configuration file (YAML or JSON)")->required();
+    run->add_option("--pipeline", run_options.pipelines, "Run only this pipeline (repeatable)");
+    run->add_option("--delayer", run_options.delayers, "Run only this delayer (repeatable)");
+    run->add_option("--plugin-dir", run_options.plugin_dirs,
+                    "Also search this plugin directory (repeatable)");
+
+    std::filesystem::path check_file;
+    std::vector<std::string> check_plugin_dirs;
+    CLI::App* check = app.add_subcommand(
+        "check-config",
+        "Validate a configuration and probe Kafka, PostgreSQL and every sink, one line per check");
+    check->add_option("-c,--config", check_file, "Configuration file (YAML or JSON)")->required();
+    check->add_option("--plugin-dir", check_plugin_dirs, "Also search this plugin directory (repeatable)");
 
     std::vector<std::string> plugin_dirs;
     CLI::App* plugins =
@@ -19,10 +59,21 @@ int main(int argc, char** argv) {
     plugins->add_option("--plugin-dir", plugin_dirs,
                         "Also search this directory, before the others (repeatable)");
 
-    CLI11_PARSE(app, argc, argv);
-    if (plugins->parsed()) return indexer::cli::run_plugins_command(plugin_dirs, std::cout);
-    if (app.get_subcommands().empty()) {
-        std::cout << app.help();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        const int code = app.exit(error);
+        return code == 0 ? kExitOk : kExitUsage;
     }
-    return 0;
+
+    try {
+        if (run->parsed()) return run_command(run_options);
+        if (check->parsed()) return check_config_command(check_file, check_plugin_dirs, std::cout);
+        if (plugins->parsed()) return run_plugins_command(plugin_dirs, std::cout);
+    } catch (const std::exception& error) {
+        std::cerr << "indexer: " << error.what() << '\n';
+        return kExitStartupFailed;
+    }
+    std::cout << app.help();
+    return kExitUsage;
 }

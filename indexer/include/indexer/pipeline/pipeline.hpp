@@ -1,0 +1,75 @@
+// One pipeline: a consumer group on a topic of id messages, a PostgreSQL source
+// and a sink plugin (DESIGN.md §3). Per batch:
+//
+//   poll ─▶ extract ids (unreadable → dead letter) ─▶ de-duplicate
+//        ─▶ load the rows in one query (ids the column cannot hold → dead letter)
+//        ─▶ found rows UPSERT, missing ids DELETE ─▶ sink, RETRY ops again with
+//           backoff while the partitions are paused (REJECT → dead letter)
+//        ─▶ dead letters acknowledged ─▶ commit the batch's offsets
+//
+// Offsets are committed only once every message of the batch is written or
+// dead-lettered, so a crash at any point repeats work and never skips it;
+// every write is idempotent because it writes the row as it is now.
+//
+// While the database, the sink or Kafka is failing, the batch waits with its
+// partitions paused and the consumer keeps polling, so it stays in its group
+// however long the outage lasts.
+#pragma once
+
+#include <indexer/config/config.hpp>
+#include <indexer/plugin/plugin_loader.hpp>
+#include <indexer/util/status.hpp>
+#include <indexer/util/stop_signal.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace indexer::pipeline {
+
+// Running totals, readable from any thread (metrics, tests).
+struct PipelineStats {
+    std::atomic<std::uint64_t> batches{0};
+    std::atomic<std::uint64_t> messages{0};  // consumed
+    std::atomic<std::uint64_t> ids{0};       // after de-duplication
+    std::atomic<std::uint64_t> rows_loaded{0};
+    std::atomic<std::uint64_t> upserts{0};       // written OK
+    std::atomic<std::uint64_t> deletes{0};       // written OK
+    std::atomic<std::uint64_t> dead_letters{0};  // messages dead-lettered
+    std::atomic<std::uint64_t> sink_retries{0};  // ops written again after RETRY
+    std::atomic<std::uint64_t> load_retries{0};  // batch loads tried again
+    std::atomic<std::uint64_t> commits{0};
+    std::atomic<bool> paused{false};  // partitions paused by an outage
+};
+
+class Pipeline {
+public:
+    // Loads and opens the sink, connects to PostgreSQL and prepares the
+    // query, and joins the consumer group (no message consumed yet). Every
+    // error names the pipeline; none is retried here: a start-up error stops
+    // start-up.
+    static Result<std::unique_ptr<Pipeline>> create(const config::Config& config,
+                                                    const config::PipelineConfig& pipeline,
+                                                    const plugin::PluginLoader& plugins);
+
+    ~Pipeline();
+    Pipeline(const Pipeline&) = delete;
+    Pipeline& operator=(const Pipeline&) = delete;
+
+    // Consumes until `stop` is requested, then finishes the batch in hand (or
+    // gives it up uncommitted once the stop's grace period is over), commits,
+    // and leaves the group. An error only for a fatal consumer failure.
+    Status run(StopSignal& stop);
+
+    const std::string& name() const noexcept;
+    const PipelineStats& stats() const noexcept;
+
+    class Impl;
+
+private:
+    explicit Pipeline(std::unique_ptr<Impl> impl);
+    std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace indexer::pipeline

@@ -1,0 +1,128 @@
+#include <indexer/cli/check_config_command.hpp>
+#include <indexer/cli/exit_codes.hpp>
+#include <indexer/cli/load_config.hpp>
+#include <indexer/kafka/admin.hpp>
+#include <indexer/plugin/plugin_loader.hpp>
+#include <indexer/plugin/plugin_search_path.hpp>
+#include <indexer/postgres/batch_loader.hpp>
+
+#include <indexer/config/sql.hpp>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+
+namespace indexer::cli {
+namespace {
+
+constexpr auto kProbeTimeout = std::chrono::seconds(10);
+
+class Report {
+public:
+    explicit Report(std::ostream& out) : out_(out) {}
+    void ok(const std::string& what, const std::string& detail) { line("ok", what, detail); }
+    void warn(const std::string& what, const std::string& detail) { line("warn", what, detail); }
+    void fail(const std::string& what, const std::string& detail) {
+        line("FAIL", what, detail);
+        failed_ = true;
+    }
+    bool failed() const { return failed_; }
+
+private:
+    void line(const char* verdict, const std::string& what, const std::string& detail) {
+        out_ << fmt::format("{:<5} {:<34} {}\n", verdict, what, detail) << std::flush;
+    }
+    std::ostream& out_;
+    bool failed_ = false;
+};
+
+void check_topic(Report& report, kafka::Admin& admin, const std::string& topic, const std::string& user) {
+    auto partitions = admin.partition_count(topic, kProbeTimeout);
+    const std::string what = "kafka topic " + topic;
+    if (!partitions) {
+        report.fail(what, partitions.error());
+    } else if (!partitions.value()) {
+        report.warn(what, "does not exist yet (" + user +
+                              "); the broker creates it on first use only if "
+                              "auto.create.topics.enable is on");
+    } else {
+        report.ok(what, fmt::format("{} partitions ({})", *partitions.value(), user));
+    }
+}
+
+}  // namespace
+
+int check_config_command(const std::filesystem::path& config_file,
+                         const std::vector<std::string>& plugin_dirs, std::ostream& out) {
+    auto config = load_config_or_report(config_file, out);
+    if (!config) return kExitConfigInvalid;
+    // Plugins and clients log through spdlog; keep those lines off the report.
+    spdlog::set_level(spdlog::level::warn);
+    Report report(out);
+    report.ok("configuration " + config_file.filename().string(),
+              fmt::format("{} pipelines, {} delayers", config->pipelines.size(), config->delayers.size()));
+
+    const kafka::ClientOptions client{config->kafka.brokers, config->kafka.client_id,
+                                      config->kafka.properties};
+    auto admin = kafka::Admin::create(client);
+    if (!admin) {
+        report.fail("kafka " + config->kafka.brokers, admin.error());
+    } else if (auto cluster = admin.value()->probe(kProbeTimeout); !cluster) {
+        report.fail("kafka " + config->kafka.brokers, cluster.error());
+    } else {
+        report.ok("kafka " + config->kafka.brokers,
+                  fmt::format("{} broker(s), answered by {}", cluster->broker_count, cluster->origin_broker));
+        for (const auto& pipeline : config->pipelines)
+            check_topic(report, *admin.value(), pipeline.topic, pipeline.name);
+        for (const auto& delayer : config->delayers) {
+            check_topic(report, *admin.value(), delayer.topic, delayer.name);
+            check_topic(report, *admin.value(), delayer.target_topic, delayer.name);
+        }
+    }
+
+    std::vector<std::string> dirs;
+    for (const auto& dir : config->plugins.paths) dirs.push_back(dir.string());
+    dirs.insert(dirs.end(), plugin_dirs.begin(), plugin_dirs.end());
+    const plugin::PluginLoader plugins(plugin::plugin_search_path(dirs));
+
+    for (const auto& pipeline : config->pipelines) {
+        postgres::BatchLoaderOptions options;
+        options.pipeline = pipeline.name;
+        options.url = config->postgres.url;
+        const std::string id_column = config::quote_sql_identifier(pipeline.source.id_column);
+        if (pipeline.source.table) {
+            options.source = postgres::TableSource{pipeline.source.table->quoted(), id_column};
+        } else {
+            options.source = postgres::QuerySource{*pipeline.source.query, id_column};
+        }
+        auto loader = postgres::BatchLoader::create(std::move(options));
+        if (loader) {
+            report.ok("postgres (" + pipeline.name + ")", "query prepared, id type " + loader->id_type());
+        } else {
+            report.fail("postgres (" + pipeline.name + ")", loader.error());
+        }
+
+        const std::string what = "sink (" + pipeline.name + ")";
+        auto plugin = plugins.load(pipeline.sink.plugin);
+        if (!plugin) {
+            report.fail(what, plugin.error());
+            continue;
+        }
+        const auto& info = plugin.value()->info();
+        auto sink = plugin.value()->open(pipeline.name, pipeline.sink.config.dump());
+        if (!sink) {
+            report.fail(what, sink.error());
+            continue;
+        }
+        if (const Status health = sink->health(); !health) {
+            report.fail(what, fmt::format("{} {}: {}", info.name, info.version, health.message()));
+        } else {
+            report.ok(what, fmt::format("{} {} ({}), {}", info.name, info.version, info.path.string(),
+                                        sink->has_health() ? "healthy" : "opened (it has no health probe)"));
+        }
+    }
+    return report.failed() ? kExitFailure : kExitOk;
+}
+
+}  // namespace indexer::cli

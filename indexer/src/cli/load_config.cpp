@@ -1,0 +1,15 @@
+#include <indexer/cli/load_config.hpp>
+#include <indexer/config/loader.hpp>
+
+namespace indexer::cli {
+
+std::optional<config::Config> load_config_or_report(const std::filesystem::path& file, std::ostream& errors) {
+    auto loaded = config::load_config(file);
+    if (!loaded) {
+        errors << "indexer: invalid configuration:\n" << loaded.error() << '\n';
+        return std::nullopt;
+    }
+    return std::move(loaded.value());
+}
+
+}  // namespace indexer::cli

@@ -1,0 +1,156 @@
+#include <indexer/cli/exit_codes.hpp>
+#include <indexer/cli/load_config.hpp>
+#include <indexer/cli/run_command.hpp>
+#include <indexer/log/logging.hpp>
+#include <indexer/pipeline/pipeline.hpp>
+#include <indexer/plugin/plugin_loader.hpp>
+#include <indexer/plugin/plugin_search_path.hpp>
+#include <indexer/util/backoff.hpp>
+#include <indexer/util/stop_signal.hpp>
+
+#include <spdlog/spdlog.h>
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <iostream>
+#include <memory>
+#include <thread>
+
+namespace indexer::cli {
+namespace {
+
+// SIGINT/SIGTERM are blocked in every thread and taken here, outside any
+// signal handler: the first asks every loop to stop, the second exits at once.
+class SignalWatcher {
+public:
+    explicit SignalWatcher(StopSignal& stop) : stop_(stop) {
+        sigemptyset(&signals_);
+        sigaddset(&signals_, SIGINT);
+        sigaddset(&signals_, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &signals_, nullptr);
+        thread_ = std::thread([this] { watch(); });
+    }
+    ~SignalWatcher() {
+        done_ = true;
+        thread_.join();
+    }
+    SignalWatcher(const SignalWatcher&) = delete;
+    SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+private:
+    void watch() {
+        const timespec tick{0, 200'000'000};
+        int received = 0;
+        while (!done_) {
+            const int signal_number = sigtimedwait(&signals_, nullptr, &tick);
+            if (signal_number < 0) continue;
+            if (++received == 1) {
+                spdlog::info(
+                    "received {}: finishing the batches in hand, then stopping (again to stop at once)",
+                    signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+                stop_.request();
+            } else {
+                spdlog::warn("received a second signal: stopping now, nothing more is committed");
+                spdlog::default_logger()->flush();
+                ::_exit(kExitInterrupted);
+            }
+        }
+    }
+
+    StopSignal& stop_;
+    sigset_t signals_{};
+    std::atomic<bool> done_{false};
+    std::thread thread_;
+};
+
+template <class Item>
+std::vector<const Item*> select(const std::vector<Item>& items, const std::vector<std::string>& names,
+                                bool select_all, const char* what, std::vector<std::string>& errors) {
+    std::vector<const Item*> selected;
+    if (select_all) {
+        for (const Item& item : items) {
+            if constexpr (requires { item.enabled; }) {
+                if (!item.enabled) continue;
+            }
+            selected.push_back(&item);
+        }
+        return selected;
+    }
+    for (const std::string& name : names) {
+        const auto found =
+            std::find_if(items.begin(), items.end(), [&](const Item& item) { return item.name == name; });
+        if (found == items.end()) {
+            errors.push_back(std::string("no ") + what + " named \"" + name + "\" in the configuration");
+        } else {
+            selected.push_back(&*found);
+        }
+    }
+    return selected;
+}
+
+}  // namespace
+
+int run_command(const RunOptions& options) {
+    auto config = load_config_or_report(options.config_file, std::cerr);
+    if (!config) return kExitConfigInvalid;
+    log::setup(config->logging);
+
+    const bool everything = options.pipelines.empty() && options.delayers.empty();
+    std::vector<std::string> errors;
+    const auto pipelines = select(config->pipelines, options.pipelines, everything, "pipeline", errors);
+    if (!errors.empty() || pipelines.empty()) {
+        for (const auto& error : errors) std::cerr << "indexer: " << error << '\n';
+        if (errors.empty()) std::cerr << "indexer: nothing to run: no pipeline or delayer selected\n";
+        return kExitConfigInvalid;
+    }
+
+    StopSignal stop;
+    SignalWatcher signals(stop);
+
+    std::vector<std::string> plugin_dirs;
+    for (const auto& dir : config->plugins.paths) plugin_dirs.push_back(dir.string());
+    plugin_dirs.insert(plugin_dirs.end(), options.plugin_dirs.begin(), options.plugin_dirs.end());
+    const plugin::PluginLoader plugins(plugin::plugin_search_path(plugin_dirs));
+
+    // Start-up: a service that is down is waited for; a mistake (plugin, query) stops start-up.
+    std::vector<std::unique_ptr<pipeline::Pipeline>> running;
+    for (const config::PipelineConfig* pipeline : pipelines) {
+        Backoff backoff(std::chrono::milliseconds(500), std::chrono::seconds(30));
+        while (true) {
+            auto created = pipeline::Pipeline::create(*config, *pipeline, plugins);
+            if (created) {
+                running.push_back(std::move(created.value()));
+                break;
+            }
+            if (!created.status().is_retryable()) {
+                spdlog::error("start-up failed: {}", created.error());
+                return kExitStartupFailed;
+            }
+            const auto delay = backoff.next();
+            spdlog::warn("start-up of {} waits: {}; next try in {} ms", pipeline->name, created.error(),
+                         delay.count());
+            if (stop.wait_for(delay)) return kExitOk;
+        }
+    }
+
+    std::atomic<bool> failed{false};
+    std::vector<std::thread> threads;
+    for (auto& pipeline : running) {
+        threads.emplace_back([&pipeline, &stop, &failed] {
+            const Status status = pipeline->run(stop);
+            if (!status) {
+                spdlog::error("{}", status.message());
+                failed = true;
+                stop.request();
+            }
+        });
+    }
+    for (auto& thread : threads) thread.join();
+    spdlog::info("stopped");
+    return failed ? kExitFailure : kExitOk;
+}
+
+}  // namespace indexer::cli
