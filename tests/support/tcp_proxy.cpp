@@ -149,9 +149,16 @@ void TcpProxy::start() {
     thread_ = std::thread([this, listener, wake_read = wake[0]] { run(listener, wake_read); });
 }
 
+void TcpProxy::pause(bool paused) {
+    paused_ = paused;
+    if (!thread_.joinable()) return;
+    const char byte = 'p';  // poll again with the new state
+    [[maybe_unused]] const ssize_t n = write(wake_write_, &byte, 1);
+}
+
 void TcpProxy::stop() {
     if (!thread_.joinable()) return;
-    const char byte = 0;
+    const char byte = 's';
     [[maybe_unused]] const ssize_t n = write(wake_write_, &byte, 1);
     thread_.join();
     close(wake_write_);
@@ -165,9 +172,11 @@ void TcpProxy::run(int listener, int wake) {
         fds.clear();
         fds.push_back({wake, POLLIN, 0});
         fds.push_back({listener, POLLIN, 0});
+        const bool paused = paused_;
         for (auto& c : connections) {
-            const auto events = [](const Pipe& in, const Pipe& out) {
+            const auto events = [paused](const Pipe& in, const Pipe& out) {
                 short e = 0;
+                if (paused) return e;
                 if (in.pending.empty() && !in.eof) e |= POLLIN;
                 if (!out.pending.empty()) e |= POLLOUT;
                 return e;
@@ -176,9 +185,14 @@ void TcpProxy::run(int listener, int wake) {
             fds.push_back({c.down.from, events(c.down, c.up), 0});  // the upstream socket
         }
         if (poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) break;
-        if (fds[0].revents != 0) break;
+        if (fds[0].revents != 0) {
+            char byte = 0;
+            if (read(wake, &byte, 1) != 1 || byte == 's') break;
+            continue;
+        }
         std::size_t k = 2;
         for (auto& c : connections) {
+            if (paused) break;
             const short client = fds[k].revents;
             const short upstream = fds[k + 1].revents;
             k += 2;

@@ -27,6 +27,9 @@ public:
     void start();
     // Stops listening and closes every forwarded connection.
     void stop();
+    // While paused the proxy still accepts connections but forwards nothing:
+    // a server that hangs. Resuming forwards what waited.
+    void pause(bool paused);
 
     std::uint16_t port() const noexcept { return port_; }
     std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
@@ -44,6 +47,7 @@ private:
     std::uint16_t upstream_port_;
     std::uint16_t port_ = 0;
     int wake_write_ = -1;
+    std::atomic<bool> paused_{false};
     std::thread thread_;
     std::atomic<std::uint64_t> accepted_{0};
     std::atomic<std::uint64_t> max_open_{0};
