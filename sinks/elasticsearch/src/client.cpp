@@ -212,7 +212,10 @@ WriteReport Client::write(std::span<const Op> ops) {
         }
     }
 
-    if (!call.answered && plan.rejected.empty()) report.call_failure = join(call.host_errors);
+    if (!call.answered && plan.rejected.empty()) {
+        std::string reason = join(call.host_errors);
+        report.call_failure = reason.empty() ? "no server answered" : std::move(reason);
+    }
     return report;
 }
 

@@ -370,6 +370,21 @@ TEST_P(ElasticsearchSink, StoppedServerMakesEveryOpRetryAndARestartedOneTakesWri
     EXPECT_TRUE(sink->health().is_ok());
 }
 
+TEST_P(ElasticsearchSink, AServerThatHangsMakesTheOpsRetryOnceTheRequestTimesOut) {
+    auto proxy = testing::TcpProxy::for_url(url_);
+    proxy->start();
+    auto sink = open(config({{"request_timeout_ms", 1000}}, {proxy->url()}));
+    ASSERT_TRUE(sink);
+    proxy->pause(true);
+    auto results = write(*sink, Batch().upsert("slow-1", {{"a", 1}}).remove("slow-2"));
+    ASSERT_EQ(count(results, OpStatus::Retry), 2U) << not_ok(results);
+    EXPECT_THAT(results[0].message, HasSubstr("Timeout was reached"));
+    proxy->pause(false);
+    results = write(*sink, Batch().upsert("slow-1", {{"a", 1}}).remove("slow-2"));
+    EXPECT_EQ(count(results, OpStatus::Ok), 2U) << not_ok(results);
+    EXPECT_TRUE(get("slow-1"));
+}
+
 TEST_P(ElasticsearchSink, NothingListeningMakesEveryOpRetryWithCurlsReasonAndNoCredentials) {
     const std::string port = std::to_string(unused_port());
     auto sink = open(config(json::object(), {"http://writer:pa55-w0rd-secret@127.0.0.1:" + port}));
