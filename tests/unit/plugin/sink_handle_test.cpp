@@ -179,6 +179,19 @@ TEST(SinkHandle, PluginLogLinesAreTaggedWithThePluginName) {
         << log.text();
 }
 
+TEST(SinkHandle, PluginsBuiltWithDefaultVisibilityKeepTheirOwnLogTag) {
+    // Both are loaded (and initialised) before either logs.
+    const auto a = load("test_default_visibility_a");
+    const auto b = load("test_default_visibility_b");
+    LogCapture log;
+
+    auto sink = a->open("test-pipeline", "{}");
+
+    ASSERT_TRUE(sink.is_ok()) << sink.error();
+    EXPECT_EQ(log.lines_containing("[sink test_default_visibility_a] recorder opened"), 1U) << log.text();
+    EXPECT_EQ(log.lines_containing("[sink test_default_visibility_b]"), 0U) << log.text();
+}
+
 TEST(SinkHandle, HealthFailureNamesTheInstanceAndThePluginsReason) {
     SinkHandle sink = open("test_raw");
 
