@@ -1,0 +1,139 @@
+#include <indexer/kafka/message_id.hpp>
+
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+
+namespace indexer::kafka {
+namespace {
+
+using std::nullopt;
+
+MessageId id_of(const std::optional<std::string>& value, const std::optional<std::string>& key = nullopt,
+                std::string_view field = "id") {
+    auto id = extract_id(key, value, field);
+    EXPECT_TRUE(id) << id.error();
+    return id ? id.value() : MessageId{};
+}
+
+std::string error_of(const std::optional<std::string>& value, const std::optional<std::string>& key = nullopt,
+                     std::string_view field = "id") {
+    auto id = extract_id(key, value, field);
+    EXPECT_FALSE(id) << "unexpected id " << (id ? id.value().text : "");
+    return id ? "" : id.error();
+}
+
+TEST(ExtractId, TakesAnIntegerFromTheIdField) {
+    EXPECT_EQ(id_of(R"({"id": 42})"), (MessageId{"42", IdKind::integer}));
+    EXPECT_EQ(id_of(R"({"id": -7, "other": true})"), (MessageId{"-7", IdKind::integer}));
+}
+
+TEST(ExtractId, TakesAStringFromTheIdField) {
+    EXPECT_EQ(id_of(R"({"id": "6f1c2b1e-8d2a-4f3e-9b7c-0a1b2c3d4e5f"})"),
+              (MessageId{"6f1c2b1e-8d2a-4f3e-9b7c-0a1b2c3d4e5f", IdKind::string}));
+    EXPECT_EQ(id_of(R"({"id": "sku 1 / ü"})"), (MessageId{"sku 1 / ü", IdKind::string}));
+    EXPECT_EQ(id_of(R"({"id": "42"})"), (MessageId{"42", IdKind::string}));
+}
+
+TEST(ExtractId, KeepsIntegersBeyondDoublePrecisionExactly) {
+    EXPECT_EQ(id_of(R"({"id": 9007199254740993})").text, "9007199254740993");          // 2^53 + 1
+    EXPECT_EQ(id_of(R"({"id": 9223372036854775807})").text, "9223372036854775807");    // int64 max
+    EXPECT_EQ(id_of(R"({"id": -9223372036854775808})").text, "-9223372036854775808");  // int64 min
+    EXPECT_EQ(id_of(R"({"id": 18446744073709551615})").text, "18446744073709551615");  // uint64 max
+    EXPECT_EQ(id_of("12345678901234567").text, "12345678901234567");
+}
+
+TEST(ExtractId, RejectsIntegersBeyondSixtyFourBits) {
+    EXPECT_EQ(
+        error_of(R"({"id": 18446744073709551616})"),
+        "field \"id\" is a number outside the 64-bit integer range (1.8446744073709552e+19), expected an "
+        "integer or a string");
+}
+
+TEST(ExtractId, UsesTheConfiguredField) {
+    EXPECT_EQ(id_of(R"({"id": 1, "product_id": 2})", nullopt, "product_id").text, "2");
+    EXPECT_EQ(error_of(R"({"id": 1})", nullopt, "product_id"), "field \"product_id\" missing");
+}
+
+TEST(ExtractId, AcceptsABareNumberOrString) {
+    EXPECT_EQ(id_of("42"), (MessageId{"42", IdKind::integer}));
+    EXPECT_EQ(id_of(" 42\n"), (MessageId{"42", IdKind::integer}));
+    EXPECT_EQ(id_of(R"("abc-1")"), (MessageId{"abc-1", IdKind::string}));
+}
+
+TEST(ExtractId, TakesTheKeyWhenTheValueIsEmptyOrNull) {
+    EXPECT_EQ(id_of(nullopt, "42"), (MessageId{"42", IdKind::integer}));
+    EXPECT_EQ(id_of("", "-3"), (MessageId{"-3", IdKind::integer}));
+    EXPECT_EQ(id_of("null", "abc"), (MessageId{"abc", IdKind::string}));
+    EXPECT_EQ(id_of("  ", "007"), (MessageId{"007", IdKind::string}));  // not how JSON writes an integer
+    EXPECT_EQ(id_of(nullopt, "6f1c2b1e-8d2a-4f3e-9b7c-0a1b2c3d4e5f").kind, IdKind::string);
+}
+
+TEST(ExtractId, IgnoresTheKeyWhenTheValueHasAnId) {
+    EXPECT_EQ(id_of(R"({"id": 1})", "2").text, "1");
+}
+
+TEST(ExtractId, TakesTheIdFromTheKafkaSyncDelayWrappersPayload) {
+    EXPECT_EQ(id_of(R"({"payload": {"id": 42}, "created_at": 1700000000})"),
+              (MessageId{"42", IdKind::integer}));
+    EXPECT_EQ(id_of(R"({"created_at": 1700000000.5, "payload": {"id": "a-b"}})"),
+              (MessageId{"a-b", IdKind::string}));
+    EXPECT_EQ(id_of(R"({"payload": 42, "created_at": 1})"), (MessageId{"42", IdKind::integer}));
+}
+
+TEST(ExtractId, SaysWhenTheWrappersPayloadHasNoId) {
+    EXPECT_EQ(error_of(R"({"payload": {"name": "x"}, "created_at": 1})"),
+              "field \"id\" missing in \"payload\"");
+    EXPECT_EQ(error_of(R"({"payload": {"id": true}})"),
+              "field \"id\" of \"payload\" is a boolean, expected an integer or a string");
+    EXPECT_EQ(error_of(R"({"payload": [1]})"),
+              "field \"payload\" is an array, expected an object with field \"id\", an integer or a string");
+}
+
+TEST(ExtractId, SaysWhenTheValueIsNotJson) {
+    const std::string error = error_of("{id: 1}");
+    EXPECT_TRUE(error.starts_with("value is not JSON: ")) << error;
+    EXPECT_EQ(error.find("[json.exception"), std::string::npos) << error;
+    EXPECT_TRUE(error_of("abc").starts_with("value is not JSON: "));
+    EXPECT_TRUE(error_of(R"({"id": 1)").starts_with("value is not JSON: "));
+}
+
+TEST(ExtractId, SaysWhenTheFieldIsMissing) {
+    EXPECT_EQ(error_of(R"({"name": "x"})"), "field \"id\" missing");
+}
+
+TEST(ExtractId, NamesTheWrongTypeOfTheField) {
+    EXPECT_EQ(error_of(R"({"id": true})"), "field \"id\" is a boolean, expected an integer or a string");
+    EXPECT_EQ(error_of(R"({"id": null})"), "field \"id\" is null, expected an integer or a string");
+    EXPECT_EQ(error_of(R"({"id": {"a": 1}})"), "field \"id\" is an object, expected an integer or a string");
+    EXPECT_EQ(error_of(R"({"id": [1]})"), "field \"id\" is an array, expected an integer or a string");
+}
+
+TEST(ExtractId, RejectsFloatIds) {
+    EXPECT_EQ(error_of(R"({"id": 1.5})"),
+              "field \"id\" is a floating-point number (1.5), expected an integer or a string");
+    EXPECT_EQ(error_of(R"({"id": 42.0})"),
+              "field \"id\" is a floating-point number (42.0), expected an integer or a string");
+    EXPECT_EQ(
+        error_of("1e3"),
+        "value is a floating-point number (1000.0), expected an object with field \"id\", an integer or a "
+        "string");
+}
+
+TEST(ExtractId, RejectsEmptyIds) {
+    EXPECT_TRUE(error_of(R"({"id": ""})").starts_with("id is empty"));
+    EXPECT_TRUE(error_of(R"("")").starts_with("id is empty"));
+    EXPECT_TRUE(error_of("", "").starts_with("id is empty"));
+    EXPECT_EQ(error_of(nullopt, nullopt), "value is empty and the message has no key");
+}
+
+TEST(ExtractId, RejectsValuesThatAreNeitherObjectNumberNorString) {
+    EXPECT_EQ(error_of("[42]"),
+              "value is an array, expected an object with field \"id\", an integer or a string");
+    EXPECT_EQ(error_of("true"),
+              "value is a boolean, expected an object with field \"id\", an integer or a string");
+}
+
+}  // namespace
+}  // namespace indexer::kafka
