@@ -28,7 +28,8 @@ std::map<std::string, nlohmann::json> SearchIndex::get(const std::vector<std::st
         const HttpResponse response = http("POST", base_ + "/" + index_ + "/_mget", request.dump());
         if (response.status == 404) return found;
         if (response.status != 200) throw std::runtime_error("_mget: " + response.body);
-        for (const auto& doc : nlohmann::json::parse(response.body).at("docs")) {
+        const nlohmann::json parsed = nlohmann::json::parse(response.body);
+        for (const auto& doc : parsed.at("docs")) {
             if (doc.value("found", false)) found[doc.at("_id").get<std::string>()] = doc.at("_source");
         }
     }
