@@ -2,6 +2,7 @@
 #include <indexer/cli/check_config_command.hpp>
 #include <indexer/cli/exit_codes.hpp>
 #include <indexer/cli/plugins_command.hpp>
+#include <indexer/cli/publish_command.hpp>
 #include <indexer/cli/run_command.hpp>
 #include <indexer/log/logging.hpp>
 #include <indexer/version.hpp>
@@ -17,7 +18,8 @@ namespace {
 
 constexpr const char* kExitCodes = R"(Exit codes:
   0    success; `run` stopped by SIGINT/SIGTERM after finishing its batches
-  1    `run`: a pipeline failed while running; `check-config`: a check failed
+  1    `run`: a pipeline failed while running; `check-config`: a check failed;
+       `publish`: a message was not acknowledged
   2    the configuration is missing or invalid (every error is printed with its key path)
   3    start-up failed: a plugin did not load or open, a query did not prepare
   64   the command line is wrong
@@ -59,6 +61,25 @@ int main(int argc, char** argv) {
     plugins->add_option("--plugin-dir", plugin_dirs,
                         "Also search this directory, before the others (repeatable)");
 
+    PublishOptions publish_options;
+    CLI::App* publish = app.add_subcommand("publish",
+                                           "Announce changed rows of a pipeline's table: a delay and an "
+                                           "instant message per id, keyed by the id");
+    publish->add_option("-c,--config", publish_options.config_file, "Configuration file (YAML or JSON)")
+        ->required();
+    publish->add_option("--pipeline", publish_options.pipeline, "The pipeline whose topic gets the ids")
+        ->required();
+    publish->add_option("ids", publish_options.ids,
+                        "Ids to announce; none, or -, reads them from stdin, one per line");
+    CLI::Option* delay_topic = publish->add_option(
+        "--delay-topic", publish_options.delay_topic,
+        "Send the delay messages here (default: the topic of each delayer targeting the pipeline's "
+        "topic, else <topic>-delay)");
+    publish->add_flag("--no-delay", publish_options.no_delay, "Send only the instant messages")
+        ->excludes(delay_topic);
+    publish->add_option("--timeout", publish_options.timeout,
+                        "How long a message may take to be acknowledged (default 60s)");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -70,6 +91,7 @@ int main(int argc, char** argv) {
         if (run->parsed()) return run_command(run_options);
         if (check->parsed()) return check_config_command(check_file, check_plugin_dirs, std::cout);
         if (plugins->parsed()) return run_plugins_command(plugin_dirs, std::cout);
+        if (publish->parsed()) return publish_command(publish_options);
     } catch (const std::exception& error) {
         std::cerr << "indexer: " << error.what() << '\n';
         return kExitStartupFailed;
