@@ -1,6 +1,7 @@
 #include <indexer/cli/exit_codes.hpp>
 #include <indexer/cli/load_config.hpp>
 #include <indexer/cli/run_command.hpp>
+#include <indexer/delayer/delayer.hpp>
 #include <indexer/log/logging.hpp>
 #include <indexer/pipeline/pipeline.hpp>
 #include <indexer/plugin/plugin_loader.hpp>
@@ -101,7 +102,8 @@ int run_command(const RunOptions& options) {
     const bool everything = options.pipelines.empty() && options.delayers.empty();
     std::vector<std::string> errors;
     const auto pipelines = select(config->pipelines, options.pipelines, everything, "pipeline", errors);
-    if (!errors.empty() || pipelines.empty()) {
+    const auto delayers = select(config->delayers, options.delayers, everything, "delayer", errors);
+    if (!errors.empty() || (pipelines.empty() && delayers.empty())) {
         for (const auto& error : errors) std::cerr << "indexer: " << error << '\n';
         if (errors.empty()) std::cerr << "indexer: nothing to run: no pipeline or delayer selected\n";
         return kExitConfigInvalid;
@@ -136,18 +138,44 @@ int run_command(const RunOptions& options) {
         }
     }
 
-    std::atomic<bool> failed{false};
-    std::vector<std::thread> threads;
-    for (auto& pipeline : running) {
-        threads.emplace_back([&pipeline, &stop, &failed] {
-            const Status status = pipeline->run(stop);
-            if (!status) {
-                spdlog::error("{}", status.message());
-                failed = true;
-                stop.request();
-            }
-        });
+    std::vector<std::unique_ptr<delayer::Delayer>> running_delayers;
+    for (const config::DelayerConfig* delayer : delayers) {
+        delayer::DelayerOptions delayer_options;
+        delayer_options.name = delayer->name;
+        delayer_options.topic = delayer->topic;
+        delayer_options.target_topic = delayer->target_topic;
+        delayer_options.delay = delayer->delay;
+        delayer_options.dead_letter_topic = delayer->dead_letter_topic;
+        delayer_options.kafka = {config->kafka.brokers, config->kafka.client_id, config->kafka.properties};
+        auto created = delayer::Delayer::create(std::move(delayer_options));
+        if (!created) {
+            spdlog::error("start-up failed: delayer {}: {}", delayer->name, created.error());
+            return kExitStartupFailed;
+        }
+        running_delayers.push_back(std::move(created.value()));
     }
+
+    std::atomic<bool> failed{false};
+    std::atomic<std::size_t> finished{0};
+    std::vector<std::thread> threads;
+    const auto report = [&](const Status& status) {
+        if (!status) {
+            spdlog::error("{}", status.message());
+            failed = true;
+            stop.request();
+        }
+        ++finished;
+    };
+    for (auto& pipeline : running) {
+        threads.emplace_back([&pipeline, &stop, &report] { report(pipeline->run(stop)); });
+    }
+    for (auto& delayer : running_delayers) {
+        threads.emplace_back([&delayer, &report] { report(delayer->run()); });
+    }
+    // Pipelines watch the stop signal themselves; delayers are told.
+    while (!stop.wait_for(std::chrono::milliseconds(200)) && finished < threads.size()) {
+    }
+    for (auto& delayer : running_delayers) delayer->stop();
     for (auto& thread : threads) thread.join();
     spdlog::info("stopped");
     return failed ? kExitFailure : kExitOk;
