@@ -11,6 +11,10 @@ find_package(CLI11 REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka++>=2.0 rdkafka>=2.0)
 pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx>=6.4)
 pkg_check_modules(MEMCACHED REQUIRED IMPORTED_TARGET libmemcached>=1.0)
+# Metrics registry and text exposition (core only: the HTTP endpoint is cpp-httplib's).
+pkg_check_modules(PROMETHEUS REQUIRED IMPORTED_TARGET prometheus-cpp-core>=1.0)
+# Debian builds cpp-httplib as a library; its .pc carries the defines the library was built with.
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib>=0.11)
 if(INDEXER_BUILD_TESTS)
   find_package(GTest REQUIRED)
 endif()
