@@ -5,6 +5,7 @@
 #include <indexer/kafka/dead_letter.hpp>
 #include <indexer/kafka/message_id.hpp>
 #include <indexer/kafka/producer.hpp>
+#include <indexer/metrics/pipeline_metrics.hpp>
 #include <indexer/pipeline/batch_plan.hpp>
 #include <indexer/pipeline/sink_writer.hpp>
 #include <indexer/postgres/batch_loader.hpp>
@@ -47,14 +48,15 @@ long long ms(Duration duration) {
 class Pipeline::Impl {
 public:
     Impl(const config::PipelineConfig& pipeline, std::unique_ptr<kafka::Producer> producer,
-         std::unique_ptr<plugin::SinkHandle> sink, postgres::BatchLoader loader)
+         std::unique_ptr<plugin::SinkHandle> sink, postgres::BatchLoader loader, metrics::Registry* registry)
         : config_(pipeline),
           producer_(std::move(producer)),
           dead_letters_(*producer_, pipeline.dead_letter_topic, pipeline.name),
           sink_(std::move(sink)),
           loader_(std::move(loader)),
           writer_(*sink_, Backoff(pipeline.retry.initial, pipeline.retry.max)),
-          backoff_(pipeline.retry.initial, pipeline.retry.max) {}
+          backoff_(pipeline.retry.initial, pipeline.retry.max),
+          metrics_(registry != nullptr ? *registry : own_registry_, pipeline.name, stats_) {}
 
     Status connect(const config::Config& config) {
         kafka::ConsumerOptions options{client_options(config), config_.name, config_.topic,
@@ -63,6 +65,8 @@ public:
         kafka::RebalanceHooks hooks;
         hooks.on_assigned = [this](const std::vector<kafka::TopicPartition>& partitions) {
             spdlog::info("{}: assigned {}", config_.name, kafka::to_string(partitions));
+            stats_.assigned_partitions += static_cast<std::int64_t>(partitions.size());
+            stats_.group_joined = true;
         };
         hooks.on_revoked = [this](const std::vector<kafka::TopicPartition>& partitions, bool lost) {
             on_revoked(partitions, lost);
@@ -79,6 +83,7 @@ public:
                      config_.name, sink_->plugin().info().name, config_.dead_letter_topic);
         Status result;
         while (!stop.requested()) {
+            const auto poll_started = Clock::now();
             auto polled = consumer_->poll_batch();
             if (!polled) {
                 result = Status::error(config_.name + ": " + polled.error());
@@ -87,6 +92,7 @@ public:
             std::vector<kafka::Message> batch = take_held();
             for (auto& message : polled.value()) batch.push_back(std::move(message));
             if (batch.empty()) continue;
+            metrics_.observe(metrics::BatchStage::Poll, Clock::now() - poll_started);
             process(std::move(batch));
         }
         if (const Status closed = consumer_->close(); !closed) {
@@ -133,7 +139,8 @@ private:
                 break;
             }
             stats_.load_retries++;
-            if (!wait_paused(backoff_.next(), "loading rows from PostgreSQL failed: " + result.error())) {
+            if (!wait_paused(metrics::FailingStep::Load, backoff_.next(),
+                             "loading rows from PostgreSQL failed: " + result.error())) {
                 return give_up(batch);
             }
         }
@@ -161,7 +168,7 @@ private:
         WriteOutcome written;
         if (!ops.empty()) {
             written = writer_.write(ops, [this](milliseconds delay, const std::string& reason) {
-                return wait_paused(delay, "the sink asks to retry: " + reason);
+                return wait_paused(metrics::FailingStep::Sink, delay, "the sink asks to retry: " + reason);
             });
             stats_.sink_retries += written.retried_ops;
             if (written.abandoned) return give_up(batch);
@@ -195,16 +202,22 @@ private:
             while (true) {
                 const Status published = dead_letters_.publish(letters);
                 if (published) break;
-                if (!wait_paused(backoff_.next(), "writing dead letters failed: " + published.message())) {
+                stats_.dead_letter_retries++;
+                if (!wait_paused(metrics::FailingStep::DeadLetter, backoff_.next(),
+                                 "writing dead letters failed: " + published.message())) {
                     return give_up(batch);
                 }
             }
             stats_.dead_letters += letters.size();
+            for (const kafka::DeadLetter& letter : letters) metrics_.dead_lettered(letter.stage);
         }
 
         resume_if_paused();
         commit(batch);
         const auto done = Clock::now();
+        metrics_.observe(metrics::BatchStage::Load, load_done - started);
+        metrics_.observe(metrics::BatchStage::Write, write_done - load_done);
+        metrics_.observe(metrics::BatchStage::Commit, done - write_done);
         spdlog::debug(
             "{}: {} messages, {} ids: {} upserts, {} deletes, {} dead letters; load {} ms, write {} ms, "
             "commit {} ms",
@@ -228,6 +241,11 @@ private:
             return;
         }
         stats_.commits++;
+        const auto now = std::chrono::system_clock::now();
+        for (const kafka::Message& message : batch) {
+            if (message.timestamp && offsets.contains(message.topic_partition()))
+                metrics_.observe_end_to_end_delay(now - *message.timestamp);
+        }
     }
 
     void give_up(const std::vector<kafka::Message>& batch) {
@@ -239,8 +257,9 @@ private:
 
     // Waits `delay` with the partitions paused, polling so that the consumer
     // stays in its group. False: give the batch up.
-    bool wait_paused(milliseconds delay, const std::string& reason) {
+    bool wait_paused(metrics::FailingStep step, milliseconds delay, const std::string& reason) {
         const auto now = Clock::now();
+        metrics_.paused(step);
         if (!stats_.paused.load()) {
             if (const Status paused = consumer_->pause(); !paused) {
                 spdlog::warn("{}: pausing: {}", config_.name, paused.message());
@@ -276,6 +295,7 @@ private:
             spdlog::warn("{}: resuming: {}", config_.name, resumed.message());
         }
         stats_.paused = false;
+        metrics_.resumed();
         spdlog::info(
             "{}: resumed after {} s", config_.name,
             std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - outage_started_).count());
@@ -287,6 +307,7 @@ private:
     void on_revoked(const std::vector<kafka::TopicPartition>& partitions, bool lost) {
         spdlog::info("{}: {} {}", config_.name, lost ? "lost" : "revoked", kafka::to_string(partitions));
         for (const auto& partition : partitions) revoked_.insert(partition);
+        stats_.assigned_partitions -= static_cast<std::int64_t>(partitions.size());
         std::erase_if(held_, [&](const kafka::Message& message) {
             return std::find(partitions.begin(), partitions.end(), message.topic_partition()) !=
                    partitions.end();
@@ -315,6 +336,8 @@ private:
     SinkWriter writer_;
     Backoff backoff_;
     PipelineStats stats_;
+    metrics::Registry own_registry_;  // when the caller keeps no metrics
+    metrics::PipelineMetrics metrics_;
 
     StopSignal* stop_ = nullptr;
     const std::vector<kafka::Message>* batch_ = nullptr;
@@ -326,7 +349,8 @@ private:
 
 Result<std::unique_ptr<Pipeline>> Pipeline::create(const config::Config& config,
                                                    const config::PipelineConfig& pipeline,
-                                                   const plugin::PluginLoader& plugins) {
+                                                   const plugin::PluginLoader& plugins,
+                                                   metrics::Registry* metrics) {
     auto plugin = plugins.load(pipeline.sink.plugin);
     if (!plugin) return Status::error(pipeline.name + ": sink plugin: " + plugin.error());
     auto sink = plugin.value()->open(pipeline.name, pipeline.sink.config.dump());
@@ -345,7 +369,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const config::Config& config,
 
     auto impl = std::make_unique<Impl>(pipeline, std::move(producer.value()),
                                        std::make_unique<plugin::SinkHandle>(std::move(sink.value())),
-                                       std::move(loader.value()));
+                                       std::move(loader.value()), metrics);
     INDEXER_RETURN_IF_ERROR(impl->connect(config));
     return std::unique_ptr<Pipeline>(new Pipeline(std::move(impl)));
 }

@@ -26,6 +26,10 @@
 #include <memory>
 #include <string>
 
+namespace indexer::metrics {
+class Registry;
+}
+
 namespace indexer::pipeline {
 
 // Running totals, readable from any thread (metrics, tests).
@@ -41,6 +45,12 @@ struct PipelineStats {
     std::atomic<std::uint64_t> load_retries{0};  // batch loads tried again
     std::atomic<std::uint64_t> commits{0};
     std::atomic<bool> paused{false};  // partitions paused by an outage
+
+    // Dead-letter publications tried again.
+    std::atomic<std::uint64_t> dead_letter_retries{0};
+    // The group was joined: the first assignment (possibly empty) arrived.
+    std::atomic<bool> group_joined{false};
+    std::atomic<std::int64_t> assigned_partitions{0};
 };
 
 class Pipeline {
@@ -48,10 +58,12 @@ public:
     // Loads and opens the sink, connects to PostgreSQL and prepares the
     // query, and joins the consumer group (no message consumed yet). Every
     // error names the pipeline; none is retried here: a start-up error stops
-    // start-up.
+    // start-up. With `metrics`, the pipeline records its metrics there
+    // (metrics/pipeline_metrics.hpp); the registry must outlive the pipeline.
     static Result<std::unique_ptr<Pipeline>> create(const config::Config& config,
                                                     const config::PipelineConfig& pipeline,
-                                                    const plugin::PluginLoader& plugins);
+                                                    const plugin::PluginLoader& plugins,
+                                                    metrics::Registry* metrics = nullptr);
 
     ~Pipeline();
     Pipeline(const Pipeline&) = delete;
