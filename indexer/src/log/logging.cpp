@@ -1,4 +1,5 @@
 #include <indexer/log/logging.hpp>
+#include <indexer/log/repeat_filter.hpp>
 
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -68,7 +69,9 @@ void setup(const config::LoggingConfig& logging) {
     } else {
         sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
     }
-    auto logger = std::make_shared<spdlog::logger>("", sink);
+    // Identical warnings and errors within 30 s: the first logged, the rest counted.
+    auto logger =
+        std::make_shared<spdlog::logger>("", make_repeat_filter_sink(sink, std::chrono::seconds(30)));
     logger->set_level(to_spdlog(logging.level));
     logger->flush_on(spdlog::level::info);
     spdlog::set_default_logger(logger);
