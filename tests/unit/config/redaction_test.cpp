@@ -1,0 +1,155 @@
+#include <indexer/config/loader.hpp>
+#include <indexer/config/redaction.hpp>
+
+#include "fake_environment.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+using namespace indexer::config;
+using indexer::Result;
+using indexer::config::testing::fake_environment;
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+namespace {
+
+// Secrets of the configuration below; none may appear in the dump.
+const std::vector<std::string> kSecrets{"pg-Secret1",     "kafka-Secret2", "jaas-Secret3",
+                                        "key-Secret4",    "es-Secret5",    "api-Secret6",
+                                        "bearer-Secret7", "url-Secret8",   "nested-Secret9"};
+
+Config secret_config() {
+    Result<Config> config = parse_config(R"(
+kafka:
+  brokers: k1:9093,k2:9093
+  properties:
+    security.protocol: SASL_SSL
+    sasl.username: indexer
+    sasl.password: ${KAFKA_PASSWORD}
+    sasl.jaas.config: org.apache.kafka.common.security.plain.PlainLoginModule password="jaas-Secret3";
+    ssl.key.password: key-Secret4
+postgres:
+  url: postgresql://indexer:${PGPASSWORD}@db.internal:5432/shop?sslmode=verify-full
+pipelines:
+  - name: p
+    topic: t
+    source: {table: products}
+    sink:
+      plugin: elasticsearch
+      config:
+        hosts: ["https://elastic:url-Secret8@es.internal:9200", "https://es2.internal:9200"]
+        index: products
+        username: elastic
+        password: "${ES_PASSWORD}"
+        api_key: api-Secret6
+        bearer_token: bearer-Secret7
+        auth: {client_secret: nested-Secret9, user: someone}
+        gzip: true
+        max_bulk_ops: 500
+)",
+                                         "secret.yaml",
+                                         fake_environment({{"KAFKA_PASSWORD", "kafka-Secret2"},
+                                                           {"PGPASSWORD", "pg-Secret1"},
+                                                           {"ES_PASSWORD", "es-Secret5"}}));
+    EXPECT_TRUE(config.is_ok()) << config.error();
+    return config.is_ok() ? std::move(config).value() : Config{};
+}
+
+}  // namespace
+
+TEST(ToRedactedYaml, NeverShowsASecret) {
+    const std::string dump = to_redacted_yaml(secret_config());
+    for (const std::string& secret : kSecrets) EXPECT_THAT(dump, Not(HasSubstr(secret))) << dump;
+}
+
+TEST(ToRedactedYaml, ShowsEverythingElseWithDefaultsFilledIn) {
+    const YAML::Node dump = YAML::Load(to_redacted_yaml(secret_config()));
+    EXPECT_EQ(dump["kafka"]["brokers"].as<std::string>(), "k1:9093,k2:9093");
+    EXPECT_EQ(dump["kafka"]["client_id"].as<std::string>(), "indexer");
+    EXPECT_EQ(dump["kafka"]["properties"]["sasl.username"].as<std::string>(), "indexer");
+    EXPECT_EQ(dump["kafka"]["properties"]["sasl.password"].as<std::string>(), "<redacted>");
+    EXPECT_EQ(dump["kafka"]["properties"]["sasl.jaas.config"].as<std::string>(), "<redacted>");
+    EXPECT_EQ(dump["postgres"]["url"].as<std::string>(),
+              "postgresql://indexer:<redacted>@db.internal:5432/shop?sslmode=verify-full");
+    EXPECT_EQ(dump["postgres"]["pool_size"].as<int>(), 4);
+    EXPECT_EQ(dump["postgres"]["statement_timeout"].as<std::string>(), "30s");
+    EXPECT_EQ(dump["http"]["listen"].as<std::string>(), "127.0.0.1:9464");
+    EXPECT_EQ(dump["logging"]["level"].as<std::string>(), "info");
+    const YAML::Node pipeline = dump["pipelines"][0];
+    EXPECT_EQ(pipeline["source"]["table"].as<std::string>(), "products");
+    EXPECT_EQ(pipeline["dead_letter_topic"].as<std::string>(), "t-dead-letter");
+    EXPECT_EQ(pipeline["batch"]["max_wait"].as<std::string>(), "500ms");
+    const YAML::Node sink = pipeline["sink"]["config"];
+    EXPECT_EQ(sink["hosts"][0].as<std::string>(), "https://elastic:<redacted>@es.internal:9200");
+    EXPECT_EQ(sink["hosts"][1].as<std::string>(), "https://es2.internal:9200");
+    EXPECT_EQ(sink["username"].as<std::string>(), "elastic");
+    EXPECT_EQ(sink["password"].as<std::string>(), "<redacted>");
+    EXPECT_EQ(sink["api_key"].as<std::string>(), "<redacted>");
+    EXPECT_EQ(sink["bearer_token"].as<std::string>(), "<redacted>");
+    EXPECT_EQ(sink["auth"]["client_secret"].as<std::string>(), "<redacted>");
+    EXPECT_EQ(sink["auth"]["user"].as<std::string>(), "someone");
+    EXPECT_TRUE(sink["gzip"].as<bool>());
+    EXPECT_EQ(sink["max_bulk_ops"].as<int>(), 500);
+}
+
+TEST(ToRedactedYaml, ReadsBackAsTheSameConfigurationWhenThereAreNoSecrets) {
+    Result<Config> original = parse_config(R"(
+kafka: {brokers: k}
+postgres: {url: "host=db dbname=shop"}
+pipelines:
+  - {name: p, topic: t, source: {table: Shop."Items", id_column: sku}, sink: {plugin: memcached, config: {ttl: 5}}}
+delayers:
+  - {name: d, topic: t-delay, target_topic: t, delay: 90s}
+)",
+                                           "a.yaml", fake_environment());
+    ASSERT_TRUE(original.is_ok()) << original.error();
+    Result<Config> again = parse_config(to_redacted_yaml(*original), "dump.yaml", fake_environment());
+    ASSERT_TRUE(again.is_ok()) << again.error() << "\n" << to_redacted_yaml(*original);
+    EXPECT_EQ(to_redacted_yaml(*again), to_redacted_yaml(*original));
+    EXPECT_EQ(again->pipelines.at(0).source.table, (TableName{"shop", "Items"}));
+    EXPECT_EQ(again->delayers.at(0).delay, std::chrono::seconds{90});
+}
+
+TEST(IsSecretName, MatchesSecretLookingNamesInAnyCase) {
+    for (const char* name : {"password", "sasl.password", "PASSWORD", "db_passwd", "client_secret", "token",
+                             "bearer_token", "api_key", "ApiKey", "credentials", "private_key",
+                             "sasl.jaas.config", "ssl.key.password", "ssl.key.pem"}) {
+        EXPECT_TRUE(is_secret_name(name)) << name;
+    }
+    for (const char* name : {"username", "index", "hosts", "key_template", "ssl.ca.location",
+                             "security.protocol", "sasl.mechanism", "ttl"}) {
+        EXPECT_FALSE(is_secret_name(name)) << name;
+    }
+}
+
+TEST(RedactConnectionString, HidesThePasswordOfAUrl) {
+    EXPECT_EQ(redact_connection_string("postgresql://u:secret@h:5432/db"),
+              "postgresql://u:<redacted>@h:5432/db");
+    EXPECT_EQ(redact_connection_string("postgres://u:p%40ss@h/db?password=two&sslmode=require"),
+              "postgres://u:<redacted>@h/db?password=<redacted>&sslmode=require");
+    EXPECT_EQ(redact_connection_string("postgresql://u:we/ird?p@ss@h/db"), "postgresql://u:<redacted>@h/db");
+    EXPECT_EQ(redact_connection_string("postgresql://u@h/db"), "postgresql://u@h/db");
+    EXPECT_EQ(redact_connection_string("postgresql:///db?host=/run/pg&password=x"),
+              "postgresql:///db?host=/run/pg&password=<redacted>");
+}
+
+TEST(RedactConnectionString, HidesThePasswordOfAKeyValueString) {
+    EXPECT_EQ(redact_connection_string("host=db password=secret dbname=shop"),
+              "host=db password=<redacted> dbname=shop");
+    EXPECT_EQ(redact_connection_string("host=db  password = 'it\\'s a secret' user=u"),
+              "host=db  password=<redacted> user=u");
+    EXPECT_EQ(redact_connection_string("host=db dbname=shop"), "host=db dbname=shop");
+    EXPECT_EQ(redact_connection_string("host=db password='unterminated secret"), "<redacted>");
+}
+
+TEST(RedactUrlCredentials, HidesOnlyThePassword) {
+    EXPECT_EQ(redact_url_credentials("https://elastic:changeme@es:9200/x"),
+              "https://elastic:<redacted>@es:9200/x");
+    EXPECT_EQ(redact_url_credentials("https://es:9200/x"), "https://es:9200/x");
+    EXPECT_EQ(redact_url_credentials("https://user@es:9200"), "https://user@es:9200");
+    EXPECT_EQ(redact_url_credentials("a http://u:p1@x and https://v:p2@y"),
+              "a http://u:<redacted>@x and https://v:<redacted>@y");
+    EXPECT_EQ(redact_url_credentials("not a url"), "not a url");
+}
