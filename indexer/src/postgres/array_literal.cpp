@@ -6,17 +6,23 @@ namespace {
 template <class Element>
 std::string build(std::span<const Element> elements) {
     std::size_t size = 2;
-    for (const auto& element : elements) size += element.size() + 3;
+    for (const auto& element : elements) {
+        size += element.size() + 3;
+    }
     std::string literal;
     literal.reserve(size);
     literal += '{';
     bool first = true;
     for (const auto& element : elements) {
-        if (!first) literal += ',';
+        if (!first) {
+            literal += ',';
+        }
         first = false;
         literal += '"';
         for (const char c : element) {
-            if (c == '"' || c == '\\') literal += '\\';
+            if (c == '"' || c == '\\') {
+                literal += '\\';
+            }
             literal += c;
         }
         literal += '"';

@@ -20,9 +20,13 @@ constexpr std::uint32_t kUuidOid = 2950;
 // cut at a character boundary (only called for valid UTF-8).
 std::string quoted_for_message(std::string_view id) {
     constexpr std::size_t kLimit = 80;
-    if (id.size() <= kLimit) return fmt::format("\"{}\"", id);
+    if (id.size() <= kLimit) {
+        return fmt::format("\"{}\"", id);
+    }
     std::size_t cut = kLimit;
-    while (cut > 0 && (static_cast<unsigned char>(id[cut]) & 0xC0U) == 0x80U) --cut;
+    while (cut > 0 && (static_cast<unsigned char>(id[cut]) & 0xC0U) == 0x80U) {
+        --cut;
+    }
     return fmt::format("\"{}...\" ({} bytes)", id.substr(0, cut), id.size());
 }
 
@@ -49,10 +53,14 @@ bool is_valid_utf8(std::string_view text) {
         } else {
             return false;
         }
-        if (i + length > text.size()) return false;
+        if (i + length > text.size()) {
+            return false;
+        }
         for (std::size_t k = 1; k < length; ++k) {
             const auto next = static_cast<unsigned char>(text[i + k]);
-            if ((next & 0xC0U) != 0x80U) return false;
+            if ((next & 0xC0U) != 0x80U) {
+                return false;
+            }
             code = (code << 6U) | (next & 0x3FU);
         }
         if ((length == 3 && code < 0x800) || (length == 4 && code < 0x10000) || code > 0x10FFFF ||
@@ -85,14 +93,20 @@ Result<std::string> canonical_integer(IdKind kind, std::string_view id) {
 
     std::size_t begin = 0;
     std::size_t end = id.size();
-    while (begin < end && is_space(id[begin])) ++begin;
-    while (end > begin && is_space(id[end - 1])) --end;
+    while (begin < end && is_space(id[begin])) {
+        ++begin;
+    }
+    while (end > begin && is_space(id[end - 1])) {
+        --end;
+    }
     bool negative = false;
     if (begin < end && (id[begin] == '+' || id[begin] == '-')) {
         negative = id[begin] == '-';
         ++begin;
     }
-    if (begin == end) return invalid();
+    if (begin == end) {
+        return invalid();
+    }
 
     // The magnitude of the most negative value does not fit a positive int64.
     const std::uint64_t limit =
@@ -101,23 +115,37 @@ Result<std::string> canonical_integer(IdKind kind, std::string_view id) {
     bool out_of_range = false;
     for (std::size_t i = begin; i < end; ++i) {
         const char c = id[i];
-        if (c < '0' || c > '9') return invalid();
+        if (c < '0' || c > '9') {
+            return invalid();
+        }
         const auto digit = static_cast<std::uint64_t>(c - '0');
-        if (magnitude > (limit - digit) / 10U) out_of_range = true;
-        if (!out_of_range) magnitude = magnitude * 10U + digit;
+        if (magnitude > (limit - digit) / 10U) {
+            out_of_range = true;
+        }
+        if (!out_of_range) {
+            magnitude = magnitude * 10U + digit;
+        }
     }
     if (out_of_range) {
         return Status::error(
             fmt::format("{} is out of range for type {}", quoted_for_message(id), to_string(kind)));
     }
-    if (magnitude == 0) return std::string{"0"};
+    if (magnitude == 0) {
+        return std::string{"0"};
+    }
     return negative ? "-" + std::to_string(magnitude) : std::to_string(magnitude);
 }
 
 int hex_value(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+    if (c >= 'A' && c <= 'F') {
+        return c - 'A' + 10;
+    }
     return -1;
 }
 
@@ -130,22 +158,32 @@ Result<std::string> canonical_uuid(std::string_view id) {
     constexpr std::size_t kBytes = 16;
     std::size_t pos = 0;
     const bool braces = !id.empty() && id[0] == '{';
-    if (braces) ++pos;
+    if (braces) {
+        ++pos;
+    }
     std::string hex;
     hex.reserve(2 * kBytes);
     for (std::size_t byte = 0; byte < kBytes; ++byte) {
-        if (pos + 2 > id.size() || hex_value(id[pos]) < 0 || hex_value(id[pos + 1]) < 0) return invalid();
+        if (pos + 2 > id.size() || hex_value(id[pos]) < 0 || hex_value(id[pos + 1]) < 0) {
+            return invalid();
+        }
         for (std::size_t k = 0; k < 2; ++k) {
             hex += "0123456789abcdef"[hex_value(id[pos + k])];
         }
         pos += 2;
-        if (pos < id.size() && id[pos] == '-' && byte % 2 == 1 && byte < kBytes - 1) ++pos;
+        if (pos < id.size() && id[pos] == '-' && byte % 2 == 1 && byte < kBytes - 1) {
+            ++pos;
+        }
     }
     if (braces) {
-        if (pos >= id.size() || id[pos] != '}') return invalid();
+        if (pos >= id.size() || id[pos] != '}') {
+            return invalid();
+        }
         ++pos;
     }
-    if (pos != id.size()) return invalid();
+    if (pos != id.size()) {
+        return invalid();
+    }
     return fmt::format("{}-{}-{}-{}-{}", hex.substr(0, 8), hex.substr(8, 4), hex.substr(12, 4),
                        hex.substr(16, 4), hex.substr(20));
 }
@@ -192,7 +230,9 @@ Result<std::string> canonical_id(IdKind kind, std::string_view id) {
     if (id.find('\0') != std::string_view::npos) {
         return Status::error("the id contains a NUL byte, which PostgreSQL text cannot hold");
     }
-    if (!is_valid_utf8(id)) return Status::error("the id is not valid UTF-8");
+    if (!is_valid_utf8(id)) {
+        return Status::error("the id is not valid UTF-8");
+    }
     switch (kind) {
         case IdKind::smallint:
         case IdKind::integer:
