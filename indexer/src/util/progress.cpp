@@ -34,9 +34,8 @@ std::string format_duration(std::chrono::seconds duration) {
 std::string format_progress(std::uint64_t done, std::optional<std::uint64_t> total, const std::string& unit,
                             std::chrono::duration<double> elapsed) {
     const double seconds = elapsed.count();
-    // A rate over less than a tenth of a second says nothing yet.
-    const std::optional<double> rate =
-        seconds >= 0.1 ? std::optional<double>(static_cast<double>(done) / seconds) : std::nullopt;
+    // A rate over less than a tenth of a second says nothing yet (0: unknown).
+    const double rate = seconds >= 0.1 ? static_cast<double>(done) / seconds : 0.0;
     std::string line;
     if (total) {
         const double fraction = *total == 0 ? 1.0 : std::min(1.0, static_cast<double>(done) / *total);
@@ -45,9 +44,9 @@ std::string format_progress(std::uint64_t done, std::optional<std::uint64_t> tot
     } else {
         line = fmt::format("{} {}", group_thousands(done), unit);
     }
-    if (rate) line += fmt::format("  {} {}/s", group_thousands(static_cast<std::uint64_t>(*rate)), unit);
-    if (total && rate && *rate > 0 && done < *total) {
-        const double left = static_cast<double>(*total - done) / *rate;
+    if (rate > 0) line += fmt::format("  {} {}/s", group_thousands(static_cast<std::uint64_t>(rate)), unit);
+    if (total && rate > 0 && done < *total) {
+        const double left = static_cast<double>(*total - done) / rate;
         line += "  ETA " + format_duration(std::chrono::seconds(static_cast<long long>(std::ceil(left))));
     }
     return line;
