@@ -16,7 +16,8 @@ namespace indexer::testing {
 
 ChildProcess::ChildProcess(const std::string& program, const std::vector<std::string>& arguments,
                            const std::filesystem::path& log_file,
-                           const std::map<std::string, std::string>& environment)
+                           const std::map<std::string, std::string>& environment,
+                           const std::optional<std::filesystem::path>& stdin_file)
     : log_file_(log_file) {
     std::vector<std::string> env_strings;
     for (char** entry = environ; *entry != nullptr; ++entry) {
@@ -41,8 +42,9 @@ ChildProcess::ChildProcess(const std::string& program, const std::vector<std::st
     if (pid_ == 0) {
         ::dup2(log_fd, STDOUT_FILENO);
         ::dup2(log_fd, STDERR_FILENO);
-        const int null_fd = ::open("/dev/null", O_RDONLY);
-        if (null_fd >= 0) ::dup2(null_fd, STDIN_FILENO);
+        const int input_fd = ::open(stdin_file ? stdin_file->c_str() : "/dev/null", O_RDONLY);
+        if (input_fd >= 0) ::dup2(input_fd, STDIN_FILENO);
+        if (input_fd < 0 && stdin_file) ::_exit(126);  // never a test reading the wrong input
         ::execve(program.c_str(), argv.data(), envp.data());
         ::_exit(127);
     }

@@ -18,10 +18,12 @@ namespace indexer::testing {
 class ChildProcess {
 public:
     // Starts `program` with `arguments`; the environment is the test's plus
-    // `environment`. stdout and stderr go to `log_file`.
+    // `environment`. stdout and stderr go to `log_file`; stdin reads
+    // `stdin_file` when given, else /dev/null.
     ChildProcess(const std::string& program, const std::vector<std::string>& arguments,
                  const std::filesystem::path& log_file,
-                 const std::map<std::string, std::string>& environment = {});
+                 const std::map<std::string, std::string>& environment = {},
+                 const std::optional<std::filesystem::path>& stdin_file = std::nullopt);
     ChildProcess(const ChildProcess&) = delete;
     ChildProcess& operator=(const ChildProcess&) = delete;
     // Kills the process (SIGKILL) if it still runs.
