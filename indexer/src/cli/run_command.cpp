@@ -2,6 +2,7 @@
 #include <indexer/cli/load_config.hpp>
 #include <indexer/cli/run_command.hpp>
 #include <indexer/delayer/delayer.hpp>
+#include <indexer/http/operations_endpoint.hpp>
 #include <indexer/log/logging.hpp>
 #include <indexer/pipeline/pipeline.hpp>
 #include <indexer/plugin/plugin_loader.hpp>
@@ -112,6 +113,13 @@ int run_command(const RunOptions& options) {
     StopSignal stop;
     SignalWatcher signals(stop);
 
+    // /metrics and /healthz from the start; /readyz says 503 until everything runs.
+    auto operations = http::OperationsEndpoint::start(*config);
+    if (!operations) {
+        spdlog::error("start-up failed: {}", operations.error());
+        return kExitStartupFailed;
+    }
+
     std::vector<std::string> plugin_dirs;
     for (const auto& dir : config->plugins.paths) plugin_dirs.push_back(dir.string());
     plugin_dirs.insert(plugin_dirs.end(), options.plugin_dirs.begin(), options.plugin_dirs.end());
@@ -122,7 +130,8 @@ int run_command(const RunOptions& options) {
     for (const config::PipelineConfig* pipeline : pipelines) {
         Backoff backoff(std::chrono::milliseconds(500), std::chrono::seconds(30));
         while (true) {
-            auto created = pipeline::Pipeline::create(*config, *pipeline, plugins);
+            auto created =
+                pipeline::Pipeline::create(*config, *pipeline, plugins, &operations.value()->registry());
             if (created) {
                 running.push_back(std::move(created.value()));
                 break;
@@ -155,6 +164,8 @@ int run_command(const RunOptions& options) {
         running_delayers.push_back(std::move(created.value()));
     }
 
+    operations.value()->watch(*config, running, running_delayers, plugins);
+
     std::atomic<bool> failed{false};
     std::atomic<std::size_t> finished{0};
     std::vector<std::thread> threads;
@@ -177,6 +188,7 @@ int run_command(const RunOptions& options) {
     }
     for (auto& delayer : running_delayers) delayer->stop();
     for (auto& thread : threads) thread.join();
+    operations.value()->stop();  // before what it watches goes
     spdlog::info("stopped");
     return failed ? kExitFailure : kExitOk;
 }
