@@ -1,5 +1,7 @@
 #include "support/e2e.hpp"
 
+#include "support/e2e_extra.hpp"
+
 #include "support/test_services.hpp"
 
 #include <libmemcached/memcached.h>
@@ -67,7 +69,14 @@ IndexerProcess::IndexerProcess(const std::string& name, const std::string& confi
                                const std::map<std::string, std::string>& environment)
     : name_(name), directory_(scratch_directory(name)), environment_(environment) {
     config_file_ = directory_ / "indexer.yaml";
-    std::ofstream(config_file_) << config_yaml;
+    std::ofstream config(config_file_);
+    config << config_yaml;
+    // Several indexers run at once in the suites: each gets its own free port
+    // for the metrics and health endpoint unless the test chose one.
+    if (config_yaml.find("\nhttp:") == std::string::npos && config_yaml.rfind("http:", 0) != 0) {
+        config << "\nhttp:\n  listen: \"" << free_listen_address() << "\"\n";
+    }
+    config.close();
     arguments_ = {"run", "-c", config_file_.string()};
     arguments_.insert(arguments_.end(), extra_arguments.begin(), extra_arguments.end());
     restart();
