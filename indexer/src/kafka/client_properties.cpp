@@ -85,7 +85,10 @@ Result<Properties> consumer_properties(const ClientOptions& options, const std::
     INDEXER_RETURN_IF_ERROR(force_bool(result, "enable.auto.offset.store", false,
                                        "the indexer commits offsets after the work is done"));
     result.try_emplace("auto.offset.reset", "earliest");
-    result.try_emplace("partition.assignment.strategy", "cooperative-sticky");
+    // Eager rebalancing (librdkafka's default assignors, range and roundrobin):
+    // Debian's librdkafka 2.0.2 can hang or abort when a cooperative-sticky
+    // consumer closes during a rebalance (upstream issues #4527, #4312).
+    result.try_emplace("partition.assignment.strategy", "range,roundrobin");
     return properties;
 }
 

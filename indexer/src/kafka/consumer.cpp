@@ -58,8 +58,14 @@ void Consumer::Impl::rebalance_cb(RdKafka::KafkaConsumer* client, RdKafka::Error
         spdlog::info("{}: assigned {} ({} rebalancing)", who(), to_string(list),
                      cooperative ? "cooperative" : "eager");
         if (pause_all) {
-            if (Status status = pause_partitions(list); !status)
+            if (Status status = pause_partitions(list); !status) {
                 spdlog::error("{}: {}", who(), status.message());
+            }
+        } else {
+            // A partition paused before an earlier revocation must not come back
+            // paused while we believe it fetches.
+            detail::PartitionList fresh(list);
+            client->resume(fresh.get());
         }
         if (hooks.on_assigned) {
             try {
@@ -313,7 +319,18 @@ bool Consumer::owns(const TopicPartition& partition) const {
 Status Consumer::close() {
     Impl& impl = *impl_;
     if (impl.closed) return Status::ok();
-    // The revoke hook runs inside close(): the in-flight work may still commit.
+    if (impl.consumer->rebalance_protocol() == "COOPERATIVE") {
+        // librdkafka 2.0.2 may hang in close() when a cooperative rebalance is
+        // under way: leave the subscription first and let the revocation (and
+        // the revoke hook) happen in ordinary polls.
+        impl.consumer->unsubscribe();
+        const auto give_up_at = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (!impl.assigned.empty() && std::chrono::steady_clock::now() < give_up_at) {
+            // Messages still arriving are not handed out: uncommitted, the next owner reads them.
+            std::unique_ptr<RdKafka::Message> ignored(impl.consumer->consume(100));
+        }
+    }
+    // The revoke hook runs inside close() (or above): the in-flight work may still commit.
     const auto code = impl.consumer->close();
     impl.closed = true;
     impl.assigned.clear();

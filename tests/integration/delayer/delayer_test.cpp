@@ -26,6 +26,7 @@ using indexer::testing::eventually;
 using indexer::testing::kafka_client;
 using indexer::testing::poll_messages;
 using indexer::testing::produce_all;
+using indexer::testing::reader_of;
 using indexer::testing::text_message;
 using kafka::Message;
 using namespace std::chrono_literals;
@@ -69,16 +70,6 @@ private:
     std::thread thread_;
     Status result_;
 };
-
-std::unique_ptr<kafka::Consumer> reader_of(const std::string& brokers, const std::string& topic) {
-    kafka::ConsumerOptions options;
-    options.client = kafka_client(brokers);
-    options.group_id = indexer::testing::unique_name("reader");
-    options.topic = topic;
-    auto consumer = kafka::Consumer::create(std::move(options));
-    EXPECT_TRUE(consumer) << consumer.error();
-    return consumer ? std::move(consumer.value()) : nullptr;
-}
 
 std::int64_t messages_in(const std::string& brokers, const std::string& topic) {
     auto admin = kafka::Admin::create(kafka_client(brokers));
@@ -125,7 +116,7 @@ TEST(Delayer, RepublishesAfterTheDelayAndNotBefore) {
     produce_all(brokers, messages);
     std::this_thread::sleep_for(1s);
     EXPECT_EQ(messages_in(brokers, target), 0) << "re-published before the delay";
-    EXPECT_EQ(delayer.stats().waiting, 10U);
+    EXPECT_GT(delayer.stats().waiting, 0U);  // the rest of a paused partition waits in the topic
 
     auto source_reader = reader_of(brokers, topic);
     auto target_reader = reader_of(brokers, target);
@@ -258,19 +249,33 @@ TEST(Delayer, BrokenWrapperIsPassedThroughUnchangedWithoutADeadLetterTopic) {
                            [] { std::this_thread::sleep_for(100ms); }, 10s));
 }
 
-// Runs a delayer in a child process that says on `ready` when `count` messages
-// wait; never returns.
-[[noreturn]] void run_delayer_child(DelayerOptions options, std::size_t count, int ready) {
+// Runs a delayer in a child process that writes 'a' to `signals` once it has
+// partitions and 'w' once it re-published `republished_first` messages and has
+// others waiting; never returns.
+[[noreturn]] void run_delayer_child(DelayerOptions options, std::uint64_t republished_first, int signals) {
     auto created = Delayer::create(std::move(options));
     if (!created) _exit(2);
     Delayer& delayer = *created.value();
     std::thread watcher([&] {
-        while (delayer.stats().waiting < count) std::this_thread::sleep_for(50ms);
-        const char byte = 1;
-        (void)!write(ready, &byte, 1);
+        while (delayer.stats().assignments == 0) std::this_thread::sleep_for(50ms);
+        (void)!write(signals, "a", 1);
+        // Pausing leaves the rest of a partition in Kafka: some wait in memory,
+        // the others in the topic.
+        while (delayer.stats().republished < republished_first || delayer.stats().waiting == 0) {
+            std::this_thread::sleep_for(50ms);
+        }
+        (void)!write(signals, "w", 1);
     });
     (void)delayer.run();
     _exit(3);  // only SIGKILL is expected to end it
+}
+
+// The next byte from `fd`, or 0 when none came within 60 s.
+char next_signal(int fd) {
+    pollfd readable{fd, POLLIN, 0};
+    char byte = 0;
+    if (::poll(&readable, 1, 60'000) != 1 || read(fd, &byte, 1) != 1) return 0;
+    return byte;
 }
 
 TEST(Delayer, KilledWhileMessagesWaitThenRestartedRepublishesEveryMessage) {
@@ -279,18 +284,16 @@ TEST(Delayer, KilledWhileMessagesWaitThenRestartedRepublishesEveryMessage) {
     const std::string target = create_test_topic(brokers, "target", 4);
     const std::map<std::string, std::string> properties{{"session.timeout.ms", "6000"},
                                                         {"heartbeat.interval.ms", "1000"}};
-    DelayerOptions options = options_for(brokers, topic, target, 4s, properties);
+    DelayerOptions options = options_for(brokers, topic, target, 10s, properties);
     // Due at once: re-published (and committed) by the first delayer, maybe again by the second.
-    std::vector<kafka::OutgoingMessage> messages;
+    std::vector<kafka::OutgoingMessage> old_messages;
     for (int i = 0; i < 10; ++i) {
-        messages.push_back(text_message(topic, "old" + std::to_string(i),
-                                        R"({"payload": {"id": )" + std::to_string(i) +
-                                            R"(}, "created_at": )" +
-                                            std::to_string(epoch_seconds_now() - 60) + "}"));
+        old_messages.push_back(text_message(topic, "old" + std::to_string(i),
+                                            R"({"payload": {"id": )" + std::to_string(i) +
+                                                R"(}, "created_at": )" +
+                                                std::to_string(epoch_seconds_now() - 60) + "}"));
     }
-    for (int i = 0; i < 30; ++i)
-        messages.push_back(text_message(topic, "new" + std::to_string(i), std::to_string(i)));
-    produce_all(brokers, messages);  // every librdkafka handle of this process is gone before fork()
+    produce_all(brokers, old_messages);  // every librdkafka handle of this process is gone before fork()
 
     int pipe_ends[2];
     ASSERT_EQ(pipe(pipe_ends), 0);
@@ -298,16 +301,22 @@ TEST(Delayer, KilledWhileMessagesWaitThenRestartedRepublishesEveryMessage) {
     ASSERT_GE(child, 0);
     if (child == 0) {
         close(pipe_ends[0]);
-        run_delayer_child(options, 30, pipe_ends[1]);
+        run_delayer_child(options, 10, pipe_ends[1]);
     }
     close(pipe_ends[1]);
-    pollfd ready{pipe_ends[0], POLLIN, 0};
-    const int polled = ::poll(&ready, 1, 60'000);
+    const char assigned = next_signal(pipe_ends[0]);
+    std::vector<kafka::OutgoingMessage> new_messages;
+    for (int i = 0; i < 30; ++i) {
+        new_messages.push_back(text_message(topic, "new" + std::to_string(i), std::to_string(i)));
+    }
+    if (assigned == 'a') produce_all(brokers, new_messages);  // waiting 10 s in the child
+    const char waiting = assigned == 'a' ? next_signal(pipe_ends[0]) : 0;
     close(pipe_ends[0]);
     ASSERT_EQ(kill(child, SIGKILL), 0);
     int status = 0;
     ASSERT_EQ(waitpid(child, &status, 0), child);
-    ASSERT_EQ(polled, 1) << "the child delayer never had the messages waiting";
+    ASSERT_EQ(assigned, 'a') << "the child delayer got no partitions";
+    ASSERT_EQ(waiting, 'w') << "the child delayer never had the messages waiting";
     ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
     EXPECT_LT(messages_in(brokers, target), 40) << "killed too late: every message was re-published already";
 

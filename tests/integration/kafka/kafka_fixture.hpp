@@ -57,6 +57,24 @@ inline bool eventually(const std::function<bool()>& done, const std::function<vo
     return true;
 }
 
+inline std::unique_ptr<kafka::Consumer> make_consumer(const std::string& brokers, const std::string& topic,
+                                                      const std::string& group,
+                                                      kafka::RebalanceHooks hooks = {},
+                                                      std::map<std::string, std::string> properties = {}) {
+    kafka::ConsumerOptions options;
+    options.client = kafka_client(brokers, std::move(properties));
+    options.group_id = group;
+    options.topic = topic;
+    auto consumer = kafka::Consumer::create(std::move(options), std::move(hooks));
+    EXPECT_TRUE(consumer) << consumer.error();
+    return consumer ? std::move(consumer.value()) : nullptr;
+}
+
+// A consumer of a group of its own: reads the topic from the beginning.
+inline std::unique_ptr<kafka::Consumer> reader_of(const std::string& brokers, const std::string& topic) {
+    return make_consumer(brokers, topic, unique_name("reader"));
+}
+
 // Polls until `count` messages arrived (or the timeout passed) and returns them.
 inline std::vector<kafka::Message> poll_messages(
     kafka::Consumer& consumer, std::size_t count,

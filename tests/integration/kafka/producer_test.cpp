@@ -12,18 +12,9 @@ namespace {
 using indexer::testing::create_test_topic;
 using indexer::testing::kafka_client;
 using indexer::testing::poll_messages;
+using indexer::testing::reader_of;
 using indexer::testing::text_message;
 using namespace std::chrono_literals;
-
-std::unique_ptr<Consumer> reader_of(const std::string& brokers, const std::string& topic) {
-    ConsumerOptions options;
-    options.client = kafka_client(brokers);
-    options.group_id = indexer::testing::unique_name("reader");
-    options.topic = topic;
-    auto consumer = Consumer::create(std::move(options));
-    EXPECT_TRUE(consumer) << consumer.error();
-    return consumer ? std::move(consumer.value()) : nullptr;
-}
 
 TEST(KafkaProducer, DeliversKeyValueAndHeadersAndReportsEveryMessageAcknowledged) {
     INDEXER_REQUIRE_SERVICE(brokers, "INDEXER_TEST_KAFKA");

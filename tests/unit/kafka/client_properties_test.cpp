@@ -17,7 +17,7 @@ TEST(ConsumerProperties, ForcesManualOffsetHandlingAndTheGroup) {
     EXPECT_EQ(properties->at("enable.auto.commit"), "false");
     EXPECT_EQ(properties->at("enable.auto.offset.store"), "false");
     EXPECT_EQ(properties->at("auto.offset.reset"), "earliest");
-    EXPECT_EQ(properties->at("partition.assignment.strategy"), "cooperative-sticky");
+    EXPECT_EQ(properties->at("partition.assignment.strategy"), "range,roundrobin");
 }
 
 TEST(ConsumerProperties, PassesOtherPropertiesThroughAndLetsDefaultsBeChanged) {

@@ -19,7 +19,7 @@ using Properties = std::map<std::string, std::string>;
 // work is done). A property that contradicts a forced one is an error naming
 // it. Defaults the user may change: auto.offset.reset=earliest (a new group
 // starts with the retained messages rather than skipping them) and
-// partition.assignment.strategy=cooperative-sticky.
+// partition.assignment.strategy=range,roundrobin (eager; see consumer.hpp).
 Result<Properties> consumer_properties(const ClientOptions& options, const std::string& group_id);
 
 // For a producer. Forced: bootstrap.servers, enable.idempotence=true and

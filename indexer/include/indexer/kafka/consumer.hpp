@@ -5,10 +5,16 @@
 // Threading: one thread uses a Consumer; the rebalance hooks run on that thread,
 // inside poll_batch() or close().
 //
-// Rebalancing is cooperative (cooperative-sticky, incremental assign/unassign)
-// unless the properties choose an eager assignor: when a second process joins,
-// only the partitions that move are revoked, so the first keeps working on the
-// others instead of dropping every in-flight batch. Eager assignors work too.
+// Rebalancing is eager by default: at a rebalance every member's partitions are
+// revoked (the hook runs for all of them) and then assigned anew. Cooperative
+// rebalancing (partition.assignment.strategy=cooperative-sticky, handled with
+// incremental assign/unassign) would move only the partitions that change
+// owner, but Debian's librdkafka 2.0.2 can hang or abort when such a consumer
+// closes during a rebalance (upstream issues #4527 and #4312, fixed in later
+// releases); rebalances are rare for the indexer (deploys, scaling), so the
+// extra churn of eager is the safer price. Both protocols work when chosen in
+// the properties; close() of a cooperative consumer first unsubscribes and
+// waits for the revocation, the upstream workaround for the hang.
 //
 // Pausing keeps what was fetched: every message poll_batch() returned stays
 // with the caller, which finishes it. librdkafka discards what it prefetched
