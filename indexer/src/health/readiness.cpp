@@ -33,12 +33,16 @@ PeriodicProbe::PeriodicProbe(std::string name, std::function<Status()> probe,
 }
 
 PeriodicProbe::~PeriodicProbe() {
+    request_stop();
+    thread_.join();
+}
+
+void PeriodicProbe::request_stop() {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
     }
     wake_.notify_all();
-    thread_.join();
 }
 
 void PeriodicProbe::loop() {
@@ -91,7 +95,14 @@ ReadinessMonitor::ReadinessMonitor(std::function<Status()> database_probe,
     }
 }
 
-ReadinessMonitor::~ReadinessMonitor() = default;
+ReadinessMonitor::~ReadinessMonitor() {
+    request_stop();
+}
+
+void ReadinessMonitor::request_stop() {
+    if (database_) database_->request_stop();
+    for (const Pipeline& pipeline : pipelines_) pipeline.sink->request_stop();
+}
 
 ReadinessReport ReadinessMonitor::report() const {
     const auto now = PeriodicProbe::Clock::now();

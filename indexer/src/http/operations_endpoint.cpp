@@ -59,6 +59,9 @@ void OperationsEndpoint::watch(const config::Config& config,
 
 void OperationsEndpoint::stop() {
     server_.reset();
+    // Probes and the lag query in flight end together rather than one after the other.
+    if (readiness_) readiness_->request_stop();
+    if (lag_) lag_->request_stop();
     readiness_.reset();
     lag_.reset();
     delayer_metrics_.clear();

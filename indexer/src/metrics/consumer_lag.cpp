@@ -9,7 +9,8 @@
 namespace indexer::metrics {
 namespace {
 
-constexpr std::chrono::seconds kQueryTimeout{5};
+// Short: a stop waits for the query in flight.
+constexpr std::chrono::seconds kQueryTimeout{3};
 
 }  // namespace
 
@@ -37,18 +38,23 @@ ConsumerLagMonitor::ConsumerLagMonitor(Registry& registry, std::unique_ptr<kafka
 }
 
 ConsumerLagMonitor::~ConsumerLagMonitor() {
+    request_stop();
+    thread_.join();
+    for (const auto& [key, gauge] : gauges_) family_.Remove(gauge);
+}
+
+void ConsumerLagMonitor::request_stop() {
     {
         std::lock_guard lock(mutex_);
         stopping_ = true;
     }
     wake_.notify_all();
-    thread_.join();
-    for (const auto& [key, gauge] : gauges_) family_.Remove(gauge);
 }
 
 void ConsumerLagMonitor::refresh() {
     std::lock_guard refreshing(refresh_mutex_);
     for (const Group& group : groups_) {
+        if (stopping_) return;
         auto offsets = admin_->offsets(group.topic, group.pipeline, kQueryTimeout);
         if (!offsets) {
             // The last numbers stay: they are the latest known. The log filter keeps this to one line per 30
@@ -74,7 +80,7 @@ void ConsumerLagMonitor::loop() {
         lock.unlock();
         refresh();
         lock.lock();
-        wake_.wait_for(lock, interval_, [this] { return stopping_; });
+        wake_.wait_for(lock, interval_, [this] { return stopping_.load(); });
     }
 }
 

@@ -55,6 +55,10 @@ public:
     PeriodicProbe(const PeriodicProbe&) = delete;
     PeriodicProbe& operator=(const PeriodicProbe&) = delete;
 
+    // No probe starts after this; the destructor still waits for the one in
+    // flight. Lets several probes wind down at once.
+    void request_stop();
+
     // Failed until the first probe finished, and when the probe in flight has
     // run for longer than `stale_after`.
     Check check(Clock::time_point now, Clock::duration stale_after) const;
@@ -94,6 +98,8 @@ public:
     ~ReadinessMonitor();
 
     ReadinessReport report() const;
+    // Every probe winds down at once (see PeriodicProbe::request_stop).
+    void request_stop();
 
 private:
     struct Pipeline {

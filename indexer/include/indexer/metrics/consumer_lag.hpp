@@ -11,6 +11,7 @@
 
 #include <prometheus/gauge.h>
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <map>
@@ -44,6 +45,8 @@ public:
 
     // Refreshes every group once, now (the thread does this every interval).
     void refresh();
+    // Ends the refreshing soon (after the query in flight); the destructor waits.
+    void request_stop();
 
 private:
     ConsumerLagMonitor(Registry& registry, std::unique_ptr<kafka::Admin> admin, std::vector<Group> groups,
@@ -58,7 +61,7 @@ private:
     std::map<std::pair<std::string, std::int32_t>, prometheus::Gauge*> gauges_;
     std::mutex mutex_;
     std::condition_variable wake_;
-    bool stopping_ = false;
+    std::atomic<bool> stopping_{false};
     std::thread thread_;
 };
 
