@@ -30,7 +30,7 @@ int connect_upstream(const std::string& host, std::uint16_t port) {
     if (getaddrinfo(host.c_str(), std::to_string(port).c_str(), &hints, &found) != 0) return -1;
     int fd = -1;
     for (addrinfo* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-        fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+        fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
         if (fd >= 0 && connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
             close(fd);
             fd = -1;
@@ -121,7 +121,10 @@ void TcpProxy::reset_counters() noexcept {
 
 void TcpProxy::start() {
     if (thread_.joinable()) return;
-    const int listener = socket(AF_INET, SOCK_STREAM, 0);
+    // Close-on-exec everywhere: a child process the test starts (the indexer)
+    // must not inherit the listener, or connections would still be accepted
+    // into its backlog after stop() and hang instead of being refused.
+    const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (listener < 0) throw std::runtime_error(std::string("TcpProxy: socket: ") + std::strerror(errno));
     const int one = 1;
     setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -141,7 +144,7 @@ void TcpProxy::start() {
     port_ = ntohs(address.sin_port);
     set_nonblocking(listener);
     int wake[2];
-    if (pipe(wake) != 0) {
+    if (pipe2(wake, O_CLOEXEC) != 0) {
         close(listener);
         throw std::runtime_error("TcpProxy: pipe failed");
     }
@@ -210,7 +213,7 @@ void TcpProxy::run(int listener, int wake) {
         }
         if ((fds[1].revents & POLLIN) != 0) {
             for (;;) {
-                const int client = accept(listener, nullptr, nullptr);
+                const int client = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
                 if (client < 0) break;
                 const int upstream = connect_upstream(upstream_host_, upstream_port_);
                 if (upstream < 0) {
