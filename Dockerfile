@@ -28,5 +28,7 @@ COPY --from=build /opt/indexer /opt/indexer
 COPY config/ /etc/indexer/
 USER indexer
 ENV PATH=/opt/indexer/bin:$PATH
+# /metrics, /healthz, /readyz (http.listen; loopback unless the configuration says otherwise)
+EXPOSE 9464
 ENTRYPOINT ["indexer"]
 CMD ["--help"]
