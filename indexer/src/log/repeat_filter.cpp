@@ -9,6 +9,23 @@
 
 namespace indexer::log {
 
+std::string one_line(std::string_view text) {
+    std::string line;
+    line.reserve(text.size());
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        if (text[i] != '\n' && text[i] != '\r') {
+            line.push_back(text[i]);
+            continue;
+        }
+        while (i + 1 < text.size() &&
+               (text[i + 1] == '\n' || text[i + 1] == '\r' || text[i + 1] == '\t' || text[i + 1] == ' '))
+            ++i;
+        // A break at the end of a message is dropped, one inside it becomes a space.
+        if (i + 1 < text.size() && !line.empty() && line.back() != ' ') line.push_back(' ');
+    }
+    return line;
+}
+
 RepeatFilter::RepeatFilter(Clock::duration window, std::size_t max_tracked)
     : window_(window), max_tracked_(std::max<std::size_t>(1, max_tracked)) {}
 
@@ -65,7 +82,14 @@ public:
     }
 
 protected:
-    void sink_it_(const spdlog::details::log_msg& msg) override {
+    void sink_it_(const spdlog::details::log_msg& original) override {
+        std::string flattened;
+        spdlog::details::log_msg msg = original;
+        const std::string_view payload(original.payload.data(), original.payload.size());
+        if (payload.find_first_of("\r\n") != std::string_view::npos) {
+            flattened = one_line(payload);
+            msg.payload = spdlog::string_view_t(flattened.data(), flattened.size());
+        }
         const auto now = RepeatFilter::Clock::now();
         // Looking for ended windows once a second is often enough, and keeps
         // busy debug logging cheap.

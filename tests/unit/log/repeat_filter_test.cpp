@@ -82,5 +82,23 @@ TEST(RepeatFilterSink, PassesInfoLinesAndSuppressesRepeatedWarningsUntilReported
               "error products: connection refused (repeated 57 more times in 30 s)\n");
 }
 
+TEST(OneLine, JoinsTheLinesOfAMessageWithOneSpace) {
+    EXPECT_EQ(one_line("connection to server failed: Connection refused\n\tIs the server running?\n"),
+              "connection to server failed: Connection refused Is the server running?");
+    EXPECT_EQ(one_line("a\r\nb"), "a b");
+    EXPECT_EQ(one_line("no break"), "no break");
+}
+
+TEST(RepeatFilterSink, WritesAMultiLineMessageAsOneLine) {
+    std::ostringstream out;
+    auto target = std::make_shared<spdlog::sinks::ostream_sink_mt>(out);
+    target->set_pattern("%l %v");
+    {
+        spdlog::logger logger("", make_repeat_filter_sink(target, 30s));
+        logger.warn("failed:\n\tretrying");
+    }
+    EXPECT_EQ(out.str(), "warning failed: retrying\n");
+}
+
 }  // namespace
 }  // namespace indexer::log

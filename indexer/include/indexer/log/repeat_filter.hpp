@@ -21,6 +21,9 @@
 
 namespace indexer::log {
 
+// `text` with every line break (and the indentation after it) made one space.
+std::string one_line(std::string_view text);
+
 // The bookkeeping, without spdlog: which lines to log, which to count.
 class RepeatFilter {
 public:
@@ -58,7 +61,8 @@ private:
 };
 
 // A sink that passes every line to `target`, except repeated warnings and
-// errors (see above). Thread-safe.
+// errors (see above). It also keeps each event on one line: line breaks inside
+// a message (libpq's errors have them) become spaces. Thread-safe.
 std::shared_ptr<spdlog::sinks::sink> make_repeat_filter_sink(std::shared_ptr<spdlog::sinks::sink> target,
                                                              std::chrono::seconds window);
 
