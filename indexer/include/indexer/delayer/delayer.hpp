@@ -34,7 +34,7 @@
 namespace indexer::delayer {
 
 struct DelayerOptions {
-    std::string name;  // the consumer group id
+    std::string name;   // the consumer group id
     std::string topic;  // the delay topic
     std::string target_topic;
     std::chrono::milliseconds delay{std::chrono::minutes(5)};
