@@ -9,10 +9,16 @@ void LogBridge::event_cb(RdKafka::Event& event) {
         case RdKafka::Event::EVENT_LOG: {
             // syslog levels: 0 emergency ... 7 debug
             const int severity = event.severity();
-            const auto level = severity <= 3   ? spdlog::level::err
-                               : severity == 4 ? spdlog::level::warn
-                               : severity <= 6 ? spdlog::level::info
-                                               : spdlog::level::debug;
+            auto level = severity <= 3   ? spdlog::level::err
+                         : severity == 4 ? spdlog::level::warn
+                         : severity <= 6 ? spdlog::level::info
+                                         : spdlog::level::debug;
+            // The kafka properties of the configuration go to consumers and
+            // producers alike; each ignores the other's, which is expected.
+            if (event.fac() == "CONFWARN" &&
+                event.str().find("will be ignored by this") != std::string::npos) {
+                level = spdlog::level::debug;
+            }
             spdlog::log(level, "kafka {}: {}: {}", who_, event.fac(), event.str());
             break;
         }
