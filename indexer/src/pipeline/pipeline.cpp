@@ -167,10 +167,12 @@ private:
 
         WriteOutcome written;
         if (!ops.empty()) {
-            written = writer_.write(ops, [this](milliseconds delay, const std::string& reason) {
+            written = writer_.write(ops, [this](milliseconds delay, const std::string& reason,
+                                                std::size_t retrying) {
+                // Counted as they happen, so that the metric moves during an outage.
+                stats_.sink_retries += retrying;
                 return wait_paused(metrics::FailingStep::Sink, delay, "the sink asks to retry: " + reason);
             });
-            stats_.sink_retries += written.retried_ops;
             if (written.abandoned) return give_up(batch);
         }
         const auto write_done = Clock::now();

@@ -28,7 +28,7 @@ WriteOutcome SinkWriter::write(std::span<const plugin::SinkOp> ops, const Waiter
         }
         if (still_pending.empty()) break;
         outcome.retried_ops += still_pending.size();
-        if (!wait(backoff_.next(), reason)) {
+        if (!wait(backoff_.next(), reason, still_pending.size())) {
             outcome.abandoned = true;
             break;
         }

@@ -27,10 +27,12 @@ struct WriteOutcome {
 
 class SinkWriter {
 public:
-    // Called between attempts with the delay to wait and the first retry
-    // reason; it waits (keeping the consumer alive meanwhile) and returns
-    // false to abandon the batch (shutdown deadline, partitions revoked).
-    using Waiter = std::function<bool(std::chrono::milliseconds delay, const std::string& reason)>;
+    // Called between attempts with the delay to wait, the first retry reason
+    // and how many ops will be written again; it waits (keeping the consumer
+    // alive meanwhile) and returns false to abandon the batch (shutdown
+    // deadline, partitions revoked).
+    using Waiter =
+        std::function<bool(std::chrono::milliseconds delay, const std::string& reason, std::size_t retrying)>;
 
     SinkWriter(plugin::SinkHandle& sink, Backoff backoff) : sink_(&sink), backoff_(std::move(backoff)) {}
 
