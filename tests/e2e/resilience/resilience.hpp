@@ -375,6 +375,28 @@ inline std::vector<std::string> committed_ahead_of_index(const Sample& sample,
     return problems;
 }
 
+// committed_ahead_of_index() over every sample: "" when no sample shows a
+// commit ahead of the index, else the first one that does (its time relative
+// to `outage`) and how many do.
+inline std::string first_commit_ahead_of_index(const std::vector<const Sample*>& samples,
+                                               const std::vector<ReadMessage>& messages,
+                                               Clock::time_point outage) {
+    std::string first;
+    std::size_t offending = 0;
+    for (const Sample* sample : samples) {
+        const auto ahead = committed_ahead_of_index(*sample, messages);
+        if (ahead.empty()) continue;
+        if (offending++ == 0) {
+            first = fmt::format("committed {} ms after the outage began, before the index had it:{}",
+                                std::chrono::duration_cast<milliseconds>(sample->at - outage).count(),
+                                summarize(ahead));
+        }
+    }
+    if (offending == 0) return {};
+    return fmt::format("{} of {} samples committed ahead of the index; the first {}", offending,
+                       samples.size(), first);
+}
+
 // Polls until the group's committed offsets add up to `expected`.
 inline long long wait_until_committed(const std::string& brokers, const std::string& group,
                                       const std::string& topic, long long expected, milliseconds timeout) {
