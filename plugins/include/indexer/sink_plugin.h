@@ -57,6 +57,8 @@ extern "C" {
 /*
  * Returned by indexer_sink_magic(). Static storage in the plugin: valid for as
  * long as the library is loaded. Strings are NUL-terminated UTF-8.
+ * struct_size, abi_major and abi_minor keep these offsets in every major
+ * version, so that any loader can say which ABI a plugin was built for.
  */
 typedef struct indexer_sink_info {
     uint32_t struct_size;       /* sizeof(indexer_sink_info) as the plugin saw it */
@@ -173,7 +175,8 @@ typedef struct indexer_sink_functions {
 
     /* Required. Writes `count` ops and sets `results[i]` for every i. A
      * failure of the whole call (server unreachable) marks every op RETRY
-     * with one message. Ops of one id appear in the order they must apply. */
+     * with one message. Ops of one id appear in the order they must apply.
+     * `count` may be 0 (then `ops` and `results` may be NULL). */
     void (*write)(indexer_sink_handle* handle, const indexer_sink_op* ops, size_t count,
                   indexer_sink_result* results);
 
