@@ -221,7 +221,8 @@ const ObjectSchema<PostgresConfig>& postgres_schema() {
                    "(`host=db dbname=shop user=indexer`). Put the password in an environment variable: "
                    "`postgresql://indexer:${PGPASSWORD}@db/shop`.");
         s.with_default("pool_size", &PostgresConfig::pool_size, schema::integer(1, 64), 4,
-                       "Database connections shared by all pipelines of the process.");
+                       "Database connections of each pipeline: up to this many of its batches reload at "
+                       "once (bounded by `batch.in_flight`).");
         s.with_default("connect_timeout", &PostgresConfig::connect_timeout, schema::duration(1s, 10min),
                        Duration{10s}, "How long one connection attempt may take before it is retried.");
         s.with_default("statement_timeout", &PostgresConfig::statement_timeout, schema::duration(0s, 1h),
@@ -332,7 +333,16 @@ const ObjectSchema<BatchConfig>& batch_schema() {
         s.with_default("max_messages", &BatchConfig::max_messages, schema::integer(1, 100'000), 1000,
                        "A batch is processed once it holds this many messages...");
         s.with_default("max_wait", &BatchConfig::max_wait, schema::duration(1ms, 1min), Duration{500ms},
-                       "...or once its first message has waited this long.");
+                       "...or once its first message has waited this long...");
+        s.with_default("max_bytes", &BatchConfig::max_bytes, schema::size(1024, 256ULL << 20),
+                       std::uint64_t{1} << 20,
+                       "...or once its messages' keys and values hold this many bytes.");
+        s.with_default(
+            "in_flight", &BatchConfig::in_flight, schema::integer(1, 64), 4,
+            "Batches of the pipeline in flight at once: while one is written to the sink, the next "
+            "ones are fetched and reloaded (on up to `postgres.pool_size` connections). Writes keep "
+            "the order of the batches, and offsets are committed in order; `1` processes one batch "
+            "after the other.");
         return s;
     }();
     return schema;
@@ -382,6 +392,13 @@ const ObjectSchema<PipelineConfig>& pipeline_schema() {
                    "sink), with headers saying why and where they came from.");
         s.section("retry", &PipelineConfig::retry, retry_schema(),
                   "Backoff for sink writes and reloads that failed for a reason that may pass.");
+        s.with_default(
+            "memory_budget", &PipelineConfig::memory_budget, schema::size(4ULL << 20, 64ULL << 30),
+            std::uint64_t{48} << 20,
+            "Bytes of messages and documents the pipeline holds at once, Kafka's prefetch included: "
+            "a quarter goes to librdkafka's prefetch queue (`queued.max.messages.kbytes`, unless "
+            "`kafka.properties` sets it), the rest to the batches in flight. Fetching waits while "
+            "it is spent, so memory follows this budget and not the backlog.");
         s.with_default("enabled", &PipelineConfig::enabled, schema::boolean(), true,
                        "`false` keeps the pipeline in the file (still checked) but does not run it.");
         s.rule(

@@ -325,6 +325,19 @@ Codec<Duration> duration(Duration min, Duration max) {
         [](const Duration& value) { return YAML::Node(format_duration(value)); });
 }
 
+Codec<std::uint64_t> size(std::uint64_t min, std::uint64_t max) {
+    const std::string range = format_size(min) + " and " + format_size(max);
+    return scalar<std::uint64_t>(
+        "size (" + format_size(min) + "–" + format_size(max) + ")",
+        "a size between " + range + " (like 512KiB, 64MiB or 1GB)",
+        [min, max](const std::string& value, std::string&) -> std::optional<std::uint64_t> {
+            const std::optional<std::uint64_t> parsed = parse_size(value);
+            if (!parsed || *parsed < min || *parsed > max) return std::nullopt;
+            return parsed;
+        },
+        [](const std::uint64_t& value) { return YAML::Node(format_size(value)); });
+}
+
 Codec<std::filesystem::path> directory_path() {
     Codec<std::filesystem::path> codec;
     codec.type = "path";

@@ -151,6 +151,8 @@ Codec<std::string> text(std::string type, std::string expected, Check check);
 Codec<int> integer(int min, int max);
 Codec<bool> boolean();
 Codec<Duration> duration(Duration min, Duration max);
+// A number of bytes with an optional unit: 1048576, 512KiB, 64MiB, 1GB.
+Codec<std::uint64_t> size(std::uint64_t min, std::uint64_t max);
 // A path; relative ones are resolved against the config file's directory.
 Codec<std::filesystem::path> directory_path();
 // A map of scalar values kept as text (Kafka properties). `check_key` returns

@@ -215,21 +215,29 @@ Result<std::vector<Message>> Consumer::poll_batch() {
 }
 
 Result<std::vector<Message>> Consumer::poll_batch(std::size_t max_messages,
-                                                  std::chrono::milliseconds max_wait) {
+                                                  std::chrono::milliseconds max_wait, std::size_t max_bytes,
+                                                  bool until_drained) {
     Impl& impl = *impl_;
     if (impl.closed) return Status::error(impl.who() + ": polled after close");
     max_messages = std::max<std::size_t>(max_messages, 1);
     std::vector<Message> batch;
-    while (!impl.ready.empty() && batch.size() < max_messages) {
-        batch.push_back(std::move(impl.ready.front()));
+    std::size_t bytes = 0;
+    const auto take = [&](Message&& message) {
+        bytes += message_bytes(message);
+        batch.push_back(std::move(message));
+    };
+    while (!impl.ready.empty() && batch.size() < max_messages && bytes < max_bytes) {
+        take(std::move(impl.ready.front()));
         impl.ready.pop_front();
     }
     const auto deadline = std::chrono::steady_clock::now() + max_wait;
-    while (batch.size() < max_messages) {
+    while (batch.size() < max_messages && bytes < max_bytes) {
         const auto left =
             std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-        const int timeout_ms = static_cast<int>(std::max<std::int64_t>(left.count(), 0));
+        const bool drained_check = until_drained && !batch.empty();
+        const int timeout_ms = drained_check ? 0 : static_cast<int>(std::max<std::int64_t>(left.count(), 0));
         std::unique_ptr<RdKafka::Message> message(impl.consumer->consume(timeout_ms));
+        if (drained_check && message->err() == RdKafka::ERR__TIMED_OUT) break;
         switch (message->err()) {
             case RdKafka::ERR_NO_ERROR: {
                 Message received = detail::to_message(*message);
@@ -238,7 +246,7 @@ Result<std::vector<Message>> Consumer::poll_batch(std::size_t max_messages,
                 if (impl.paused.contains(partition)) {
                     impl.held[partition].push_back(std::move(received));
                 } else {
-                    batch.push_back(std::move(received));
+                    take(std::move(received));
                 }
                 break;
             }

@@ -77,6 +77,8 @@ struct SinkConfig {
 struct BatchConfig {
     int max_messages{};
     Duration max_wait{};
+    std::uint64_t max_bytes{};  // keys and values of one batch
+    int in_flight{};            // batches reloaded or written at once
 };
 
 struct RetryConfig {
@@ -93,6 +95,7 @@ struct PipelineConfig {
     BatchConfig batch;
     std::string dead_letter_topic;  // always set (derived from topic when not given)
     RetryConfig retry;
+    std::uint64_t memory_budget{};  // bytes in flight, Kafka's prefetch included
     bool enabled{};
 };
 

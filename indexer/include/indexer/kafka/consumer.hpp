@@ -32,6 +32,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -69,12 +70,16 @@ public:
     Consumer& operator=(const Consumer&) = delete;
 
     // Returns when `max_messages` messages were received or `max_wait` passed,
-    // whichever comes first; possibly with none. Keeps the group membership
+    // whichever comes first (or, with `max_bytes`, once the keys and values
+    // received hold that many bytes; with `until_drained`, as soon as it has
+    // messages and no more are waiting in the local queue); possibly with none. Keeps the group membership
     // alive (call it regularly, also while paused). Transient broker errors are
     // logged and retried by librdkafka; an error is returned only for a fatal
     // consumer error.
     Result<std::vector<Message>> poll_batch();
-    Result<std::vector<Message>> poll_batch(std::size_t max_messages, std::chrono::milliseconds max_wait);
+    Result<std::vector<Message>> poll_batch(std::size_t max_messages, std::chrono::milliseconds max_wait,
+                                            std::size_t max_bytes = std::numeric_limits<std::size_t>::max(),
+                                            bool until_drained = false);
 
     // Synchronously commits, for each partition, the offset of the next message
     // to read (highest processed offset + 1; see next_offsets()). Refused as a

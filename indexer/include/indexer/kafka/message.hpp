@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <compare>
+#include <cstddef>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -54,6 +55,11 @@ struct Message {
 
     TopicPartition topic_partition() const { return {topic, partition}; }
 };
+
+// The bytes of a message's key and value: what batch and memory limits count.
+inline std::size_t message_bytes(const Message& message) {
+    return (message.key ? message.key->size() : 0) + (message.value ? message.value->size() : 0);
+}
 
 // For each partition, the offset to commit after processing `messages`: the
 // highest offset seen plus one.

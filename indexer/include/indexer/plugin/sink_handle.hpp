@@ -5,6 +5,8 @@
 #include <indexer/sink_plugin.h>
 #include <indexer/util/status.hpp>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -41,6 +43,13 @@ struct SinkResult {
     OpStatus status = OpStatus::Retry;
     int native_code = 0;  // HTTP status, memcached return code...; 0 = none
     std::string message;  // why, for RETRY and REJECT
+};
+
+// Bounds one write: the plugin returns by `deadline`, and as soon as possible
+// once `stop` is set (from another thread); ops it did not finish come back RETRY.
+struct WriteControl {
+    std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+    const std::atomic<bool>* stop = nullptr;  // another thread sets it: return as soon as possible
 };
 
 // Move-only. Used by one thread at a time (the ABI's rule); distinct handles
