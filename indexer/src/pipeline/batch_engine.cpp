@@ -629,6 +629,7 @@ private:
                     std::vector<Op>& ops) {
         plugin::WriteControl control;
         control.stop = &write_stop_;
+        control.deadline = stop_->deadline();  // a stop's grace bounds the write in hand
         {
             std::lock_guard lock(mutex_);
             write_in_call_ = true;

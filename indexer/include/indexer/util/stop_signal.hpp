@@ -30,6 +30,11 @@ public:
         std::lock_guard lock(mutex_);
         return requested_.load() && Clock::now() >= deadline_;
     }
+    // When the grace ends; the far future while no stop was asked.
+    Clock::time_point deadline() const {
+        std::lock_guard lock(mutex_);
+        return requested_.load() ? deadline_ : Clock::time_point::max();
+    }
     // Sleeps for `duration` or until stop is asked; returns requested().
     bool wait_for(std::chrono::milliseconds duration) {
         std::unique_lock lock(mutex_);
