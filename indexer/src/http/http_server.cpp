@@ -120,6 +120,12 @@ public:
         set_payload_max_length(0);
     }
 
+    // cpp-httplib 0.11 listens with a backlog of 5: a burst of slow clients
+    // would make a scrape's connect wait for SYN retransmissions, a second or
+    // more, before the gate ever sees it. Linux takes a new backlog from a
+    // second listen().
+    void widen_backlog() { ::listen(svr_sock_, SOMAXCONN); }
+
 private:
     // Runs on the listening thread (PassOnTaskQueue): hands the socket over without waiting.
     bool process_and_close_socket(socket_t socket) override {
@@ -230,6 +236,7 @@ public:
             }
             port_ = port;
         }
+        server_.widen_backlog();
         thread_ = std::thread([this] { server_.listen_after_bind(); });
         // stop() does nothing to a server whose thread has not begun listening yet.
         for (int waited_ms = 0; !server_.is_running(); ++waited_ms) {
