@@ -1,20 +1,148 @@
 #include <indexer/http/http_server.hpp>
 
+#include "connection_gate.hpp"
+
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
+#include <array>
+#include <cerrno>
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 namespace indexer::http {
 namespace {
 
-// Scrapes and probes are small and rare: a few workers are plenty.
-constexpr std::size_t kWorkers = 4;
+// Scrapes and probes are small and rare: a few workers are plenty, as long as
+// none of them waits for a slow client (see ConnectionGate).
+constexpr ConnectionLimits kLimits{};
+constexpr std::chrono::seconds kWriteTimeout{5};
+
+// cpp-httplib's own pool would hand every accepted connection to a worker;
+// the gate decides instead, so the listening thread passes connections on.
+// httplib shuts the queue down when it stops listening: the gate stops then.
+class PassOnTaskQueue final : public httplib::TaskQueue {
+public:
+    explicit PassOnTaskQueue(ConnectionGate& gate) : gate_(gate) {}
+    void enqueue(std::function<void()> task) override { task(); }
+    void shutdown() override { gate_.stop(); }
+
+private:
+    ConnectionGate& gate_;
+};
+
+bool wait_for(int socket, short event, std::chrono::microseconds timeout) {
+    pollfd descriptor{socket, event, 0};
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    for (;;) {
+        const auto left =
+            std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const int ready = ::poll(&descriptor, 1,
+                                 static_cast<int>(std::max<std::chrono::milliseconds::rep>(left.count(), 0)));
+        if (ready >= 0 || errno != EINTR) return ready > 0;
+    }
+}
+
+void numeric_address(int socket, bool peer, std::string& ip, int& port) {
+    sockaddr_storage address{};
+    socklen_t length = sizeof address;
+    auto* raw = reinterpret_cast<sockaddr*>(&address);
+    if ((peer ? ::getpeername(socket, raw, &length) : ::getsockname(socket, raw, &length)) != 0) return;
+    std::array<char, NI_MAXHOST> host{};
+    std::array<char, NI_MAXSERV> service{};
+    if (::getnameinfo(raw, length, host.data(), host.size(), service.data(), service.size(),
+                      NI_NUMERICHOST | NI_NUMERICSERV) != 0) {
+        return;
+    }
+    ip = host.data();
+    port = std::atoi(service.data());
+}
+
+// A connection whose request head the gate has already read: httplib reads
+// the head from memory, and writes the answer to the socket.
+class ReceivedHeadStream final : public httplib::Stream {
+public:
+    ReceivedHeadStream(int socket, const std::string& head, std::chrono::microseconds write_timeout)
+        : socket_(socket), head_(head), write_timeout_(write_timeout) {}
+
+    bool is_readable() const override { return offset_ < head_.size(); }
+    bool is_writable() const override { return wait_for(socket_, POLLOUT, write_timeout_); }
+
+    // Nothing after the head is read: the gate lets no request with a body through.
+    ssize_t read(char* data, size_t size) override {
+        const std::size_t count = std::min(size, head_.size() - offset_);
+        std::memcpy(data, head_.data() + offset_, count);
+        offset_ += count;
+        return static_cast<ssize_t>(count);
+    }
+    ssize_t write(const char* data, size_t size) override {
+        if (!is_writable()) return -1;
+        for (;;) {
+            const ssize_t sent = ::send(socket_, data, size, MSG_NOSIGNAL);
+            if (sent >= 0 || errno != EINTR) return sent;
+        }
+    }
+    void get_remote_ip_and_port(std::string& ip, int& port) const override {
+        numeric_address(socket_, true, ip, port);
+    }
+    void get_local_ip_and_port(std::string& ip, int& port) const override {
+        numeric_address(socket_, false, ip, port);
+    }
+    socket_t socket() const override { return socket_; }
+
+private:
+    int socket_;
+    const std::string& head_;
+    std::size_t offset_ = 0;
+    std::chrono::microseconds write_timeout_;
+};
+
+class GatedServer final : public httplib::Server {
+public:
+    GatedServer() : gate_(kLimits, [this](int socket, const std::string& head) { serve(socket, head); }) {
+        new_task_queue = [this] { return new PassOnTaskQueue(gate_); };
+        // The gate enforces these; httplib is told them too, so that no path of
+        // its own reads more or waits longer.
+        set_read_timeout(std::chrono::duration_cast<std::chrono::seconds>(kLimits.head_timeout));
+        set_write_timeout(kWriteTimeout);
+        set_keep_alive_max_count(1);
+        set_keep_alive_timeout(1);
+        set_payload_max_length(0);
+    }
+
+    // cpp-httplib 0.11 listens with a backlog of 5: a burst of slow clients
+    // would make a scrape's connect wait for SYN retransmissions, a second or
+    // more, before the gate ever sees it. Linux takes a new backlog from a
+    // second listen().
+    void widen_backlog() { ::listen(svr_sock_, SOMAXCONN); }
+
+private:
+    // Runs on the listening thread (PassOnTaskQueue): hands the socket over without waiting.
+    bool process_and_close_socket(socket_t socket) override {
+        gate_.admit(socket);
+        return true;
+    }
+
+    void serve(int socket, const std::string& head) {
+        ReceivedHeadStream stream(
+            socket, head,
+            std::chrono::seconds(write_timeout_sec_) + std::chrono::microseconds(write_timeout_usec_));
+        bool connection_closed = false;
+        process_request(stream, true, connection_closed, [](httplib::Request&) {});
+    }
+
+    ConnectionGate gate_;
+};
 
 std::string starting_body() {
     health::ReadinessReport report;
@@ -49,7 +177,6 @@ Result<std::pair<std::string, std::uint16_t>> parse_listen_address(const std::st
 class HttpServer::Impl {
 public:
     Impl(const metrics::Registry& registry, std::string host) : registry_(registry), host_(std::move(host)) {
-        server_.new_task_queue = [] { return new httplib::ThreadPool(kWorkers); };
         // cpp-httplib's default adds SO_REUSEPORT, with which a second indexer on the
         // same host would share the port silently and answer every other scrape.
         server_.set_socket_options([](socket_t socket) {
@@ -109,6 +236,7 @@ public:
             }
             port_ = port;
         }
+        server_.widen_backlog();
         thread_ = std::thread([this] { server_.listen_after_bind(); });
         // stop() does nothing to a server whose thread has not begun listening yet.
         for (int waited_ms = 0; !server_.is_running(); ++waited_ms) {
@@ -130,7 +258,7 @@ private:
     const metrics::Registry& registry_;
     std::string host_;
     std::uint16_t port_ = 0;
-    httplib::Server server_;
+    GatedServer server_;
     std::mutex mutex_;
     ReadinessSource readiness_;
     std::thread thread_;
@@ -140,7 +268,12 @@ Result<std::unique_ptr<HttpServer>> HttpServer::start(const std::string& listen,
                                                       const metrics::Registry& registry) {
     auto address = parse_listen_address(listen);
     if (!address) return address.status();
-    auto impl = std::make_unique<Impl>(registry, address->first);
+    std::unique_ptr<Impl> impl;
+    try {
+        impl = std::make_unique<Impl>(registry, address->first);
+    } catch (const std::system_error& error) {
+        return Status::error(error.what());
+    }
     INDEXER_RETURN_IF_ERROR(impl->listen(address->second));
     spdlog::info("serving /metrics, /healthz and /readyz on http://{}:{}",
                  impl->host().find(':') != std::string::npos ? "[" + impl->host() + "]" : impl->host(),

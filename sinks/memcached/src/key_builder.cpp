@@ -137,7 +137,9 @@ std::optional<BuiltKey> KeyBuilder::build(std::string_view id, std::string_view 
 
     const std::string templated = template_.expand(id);
     BuiltKey built{std::string(prefix) + templated, hash_with_prefix_ ? 0 : prefix.size(), false};
-    if (!key_problem(built.key)) return built;
+    // Every hashed key holds the marker and no literal key does, so no id can
+    // take the key of another id whose key was hashed.
+    if (!key_problem(built.key) && built.key.find(kHashedKeyMarker) == std::string::npos) return built;
 
     // Deterministic, so a reader can compute the same key (see README.md).
     built.key.resize(prefix.size());

@@ -7,7 +7,10 @@
 //                  (health/readiness.hpp) and those that fail
 //
 // It listens on `http.listen` (127.0.0.1:9464 by default: loopback unless
-// the configuration says otherwise).
+// the configuration says otherwise). GET and HEAD only, no request bodies,
+// 8 KiB of request head that must arrive within 5 s, one request per
+// connection, at most 256 connections: slow or hostile clients cannot keep
+// scrapes and probes waiting (README, "Limits of the endpoint").
 #pragma once
 
 #include <indexer/health/readiness.hpp>

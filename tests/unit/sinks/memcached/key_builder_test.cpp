@@ -114,6 +114,70 @@ TEST(KeyBuilder, HashesAtExactlyOneByteOverTheLimit) {
     EXPECT_TRUE(build_ok(builder, std::string(249, 'x')).hashed);
 }
 
+TEST(KeyBuilder, KeepsAKeyOfExactly250BytesAndHashesOneOf251) {
+    const KeyBuilder builder("p:", KeyTemplate::parse("{id}"), false);
+    const BuiltKey at_limit = build_ok(builder, std::string(248, 'x'));
+    EXPECT_EQ(at_limit.key, "p:" + std::string(248, 'x'));
+    EXPECT_EQ(at_limit.key.size(), 250U);
+    const BuiltKey past_limit = build_ok(builder, std::string(249, 'x'));
+    EXPECT_TRUE(past_limit.hashed);
+    EXPECT_EQ(past_limit.key.substr(0, 10), "p:#sha256:");
+    EXPECT_EQ(past_limit.key.size(), 2U + kHashedKeySuffixBytes);
+}
+
+TEST(KeyBuilder, AnIdSpelledLikeAHashedKeyGetsAKeyOfItsOwn) {
+    const KeyBuilder builder("", KeyTemplate::parse("product:{id}"), false);
+    const BuiltKey hashed = build_ok(builder, std::string(300, 'x'));
+    ASSERT_EQ(hashed.key, "product:#sha256:a2e285346fa5a30826e9fd359e40bc71a2968d62a1240d5cbdfe08fa9f211d45");
+
+    // The templated key of this id is literally the hashed key above.
+    const BuiltKey lookalike =
+        build_ok(builder, "#sha256:a2e285346fa5a30826e9fd359e40bc71a2968d62a1240d5cbdfe08fa9f211d45");
+    EXPECT_NE(lookalike.key, hashed.key);
+    EXPECT_TRUE(lookalike.hashed);
+    // sha256("product:#sha256:a2e2...1d45"), computed with Python's hashlib.
+    EXPECT_EQ(lookalike.key,
+              "product:#sha256:d49f00459aad400a3634e1000427280c1a2cae3f7593d44e15b511f7b627b1ca");
+}
+
+TEST(KeyBuilder, HashesEveryKeyThatHoldsTheMarker) {
+    const KeyBuilder builder("", KeyTemplate::parse("product:{id}"), false);
+    EXPECT_TRUE(build_ok(builder, "a#sha256:b").hashed);
+    EXPECT_TRUE(build_ok(builder, "#sha256:").hashed);
+    EXPECT_FALSE(build_ok(builder, "a#sha256b").hashed);
+    EXPECT_FALSE(build_ok(builder, "#SHA256:b").hashed);
+    // Marker text split between the target and the id is a marker all the same.
+    const KeyBuilder bare("", KeyTemplate::parse("{id}"), false);
+    EXPECT_TRUE(build_ok(bare, "256:1", "t#sha").hashed);
+}
+
+TEST(KeyBuilder, HashesIdsWithSpacesControlBytesAndNulBytesToDistinctKeys) {
+    const KeyBuilder builder("", KeyTemplate::parse("product:{id}"), false);
+    // sha256 of "product:a b", "product:a\0b" and "product:a\0c", computed with Python's hashlib.
+    EXPECT_EQ(build_ok(builder, "a b").key,
+              "product:#sha256:a47c52f8d236b5e610bb5637b76b4faa7f1b9a8229cff0a86de13d2e6f70b5a7");
+    EXPECT_EQ(build_ok(builder, std::string("a\0b", 3)).key,
+              "product:#sha256:45cc67c99da7173ad6f2f05bccbbf231ba401116d7a9926aa408ff7a35a3d46d");
+    EXPECT_EQ(build_ok(builder, std::string("a\0c", 3)).key,
+              "product:#sha256:cf27ceafa345bd2173c80739612cb9e07fb0a8598a7caaaa1e02053b925f74b9");
+    for (const std::string id : {"a\tb", "a\rb", "a\nb", "a\x01", "a\x1f", "a\x7f", "\x20"}) {
+        const BuiltKey key = build_ok(builder, id);
+        EXPECT_TRUE(key.hashed) << id;
+        EXPECT_FALSE(key_problem(key.key)) << id;
+    }
+    EXPECT_NE(build_ok(builder, "a\tb").key, build_ok(builder, "a\nb").key);
+}
+
+TEST(KeyBuilder, KeepsInvalidUtf8AsItsBytes) {
+    const KeyBuilder builder("", KeyTemplate::parse("product:{id}"), false);
+    // memcached compares key bytes; bytes from 0x80 up are allowed whether or not they are UTF-8.
+    for (const std::string id : {"\xff\xfe", "\xc3", "\xed\xa0\x80", "\xc0\xaf"}) {
+        const BuiltKey key = build_ok(builder, id);
+        EXPECT_EQ(key.key, "product:" + id);
+        EXPECT_FALSE(key.hashed);
+    }
+}
+
 TEST(KeyBuilder, RefusesAnEmptyId) {
     const KeyBuilder builder("", KeyTemplate::parse("product:{id}"), false);
     std::string error;

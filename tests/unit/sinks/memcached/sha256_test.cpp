@@ -17,6 +17,13 @@ TEST(Sha256, MatchesStandardTestVectors) {
               "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3");
 }
 
+TEST(Sha256, DigestsMegabyteInputs) {
+    EXPECT_EQ(sha256_hex(std::string(1'000'000, 'a')),
+              "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+    EXPECT_EQ(sha256_hex(std::string(1U << 20, '\0')),
+              "30e14955ebf1352266dc2ff8067e68104607e750abb9d3b36582b8af909fcb58");
+}
+
 TEST(Sha256, PadsMessagesAtTheBlockBoundaries) {
     EXPECT_EQ(sha256_hex(std::string(55, 'a')),
               "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318");

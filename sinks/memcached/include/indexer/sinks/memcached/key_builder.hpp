@@ -1,6 +1,7 @@
 // Turns an op's id into the memcached key: prefix + key template, with keys
-// that memcached cannot store (too long, forbidden bytes) replaced by a
-// readable head plus the SHA-256 of the templated key. See README.md, "Keys".
+// that memcached cannot store (too long, forbidden bytes) or that hold the
+// hashed-key marker replaced by a readable head plus the marker and the
+// SHA-256 of the templated key. See README.md, "Keys".
 #pragma once
 
 #include <cstddef>
@@ -13,7 +14,8 @@ namespace indexer::memcached_sink {
 
 // memcached's KEY_MAX_LENGTH.
 inline constexpr std::size_t kMaxKeyBytes = 250;
-// What replaces the templated key when it cannot be stored: "#sha256:" + 64 hex digits.
+// What replaces the templated key when it cannot be used as is: "#sha256:" + 64
+// hex digits. A key that holds the marker anywhere is never used as is.
 inline constexpr std::string_view kHashedKeyMarker = "#sha256:";
 inline constexpr std::size_t kHashedKeySuffixBytes = 8 + 64;
 

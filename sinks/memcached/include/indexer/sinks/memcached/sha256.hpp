@@ -1,5 +1,4 @@
-// SHA-256 (FIPS 180-4), used to turn keys memcached cannot store into
-// fixed-length ones. Not for secrets: no constant-time guarantees.
+// SHA-256 of a key that memcached cannot store, computed by OpenSSL's libcrypto.
 #pragma once
 
 #include <array>
