@@ -159,20 +159,5 @@ TEST(DeadLetterPublisher, SendsTheLetterWithoutItsValueWhenTheBrokerRefusesTheCo
     EXPECT_EQ(find_header(letters[0].headers, "indexer.source.offset")->value, "77");
 }
 
-TEST(DeadLetterPublisher, CountsALetterThatCannotBeWrittenAtAllInsteadOfRetryingForever) {
-    INDEXER_REQUIRE_SERVICE(brokers, "INDEXER_TEST_KAFKA");
-    Message original;
-    original.topic = "products";
-    original.offset = 5;
-    original.value = "x";
-    auto producer = Producer::create(kafka_client(brokers));
-    ASSERT_TRUE(producer) << producer.error();
-    // Not a valid topic name: every produce to it is refused for good.
-    DeadLetterPublisher publisher(*producer.value(), "not a valid topic!", "p");
-    const Status published = publisher.publish(original, "parse", "why", 20s);
-    EXPECT_TRUE(published) << published.message();
-    EXPECT_EQ(publisher.lost(), 1U);
-}
-
 }  // namespace
 }  // namespace indexer::kafka
