@@ -32,7 +32,13 @@ constexpr auto final_delivery_wait = 10s;
 constexpr std::size_t max_poll_messages = 500;
 constexpr std::size_t max_round_per_partition = 1000;
 
-enum class Action { republish, pass_through, dead_letter };
+// dead_letter_bare: the dead letter without key, value and original headers,
+// after the broker refused the full one for good. lost: nothing can be
+// published for the message (logged, counted); its offset just moves on.
+enum class Action { republish, pass_through, dead_letter, dead_letter_bare, lost };
+
+// Stands in a partition's in_flight list for a lost message: nothing to await.
+constexpr kafka::DeliveryTicket no_delivery = 0;
 
 struct Waiting {
     kafka::Message message;
@@ -56,7 +62,7 @@ struct PartitionState {
 // The messages produced together and awaited together before the next ones.
 struct Round {
     std::map<TopicPartition, std::uint64_t> generations;
-    std::unordered_map<kafka::DeliveryTicket, std::string> failed;
+    std::unordered_map<kafka::DeliveryTicket, kafka::DeliveryFailure> failed;
 };
 
 // At most one warning per kind every 10 s, with the number suppressed.
@@ -101,6 +107,7 @@ public:
     void await_round(std::chrono::milliseconds timeout);
     void finish_round(Clock::time_point now);
     void commit_uncommitted();
+    void give_up_form(const TopicPartition& partition, Waiting& waiting, const std::string& error);
     void update_pauses(Clock::time_point now);
     std::chrono::milliseconds next_poll_wait(Clock::time_point now) const;
     void publish_stats(Clock::time_point now);
@@ -198,7 +205,8 @@ void Delayer::Impl::accept(std::vector<kafka::Message> batch, Clock::time_point 
                 waiting.action = Action::dead_letter;
                 waiting.due = now;
                 waiting.out = kafka::make_dead_letter(message, *options.dead_letter_topic, options.name,
-                                                      kafka::dead_letter_stage::delay_wrapper, plan.problem);
+                                                      kafka::dead_letter_stage::delay_wrapper, plan.problem,
+                                                      producer->max_message_bytes());
             } else {
                 waiting.action = Action::pass_through;
                 broken_log.warn("{}: {}@{}: {}; re-publishing it unchanged (no dead-letter topic)", who(),
@@ -216,7 +224,16 @@ void Delayer::Impl::start_round(Clock::time_point now) {
         if (state.retry_at > now) continue;
         for (std::size_t i = 0; i < state.queue.size() && i < max_round_per_partition; ++i) {
             if (state.queue[i].due > now) break;
-            auto ticket = producer->produce(state.queue[i].out);
+            Waiting& waiting = state.queue[i];
+            auto ticket = waiting.action == Action::lost ? Result<kafka::DeliveryTicket>(no_delivery)
+                                                         : producer->produce(waiting.out);
+            // Refused for good (too large for the producer, invalid topic): the
+            // next form at once, never a retry that cannot succeed.
+            while (!ticket && !ticket.status().is_retryable()) {
+                give_up_form(partition, waiting, ticket.error());
+                ticket = waiting.action == Action::lost ? Result<kafka::DeliveryTicket>(no_delivery)
+                                                        : producer->produce(waiting.out);
+            }
             if (!ticket) {
                 ++counters.publish_failures;
                 state.retry_at = now + state.backoff.next();
@@ -236,7 +253,7 @@ void Delayer::Impl::start_round(Clock::time_point now) {
 
 void Delayer::Impl::await_round(std::chrono::milliseconds timeout) {
     kafka::DeliveryReport report = producer->await_deliveries(timeout);
-    for (auto& failure : report.failed) round->failed.emplace(failure.ticket, std::move(failure.error));
+    for (auto& failure : report.failed) round->failed.emplace(failure.ticket, std::move(failure));
     round_complete = report.pending == 0;
 }
 
@@ -248,9 +265,11 @@ void Delayer::Impl::finish_round(Clock::time_point now) {
         PartitionState& state = found->second;
         std::size_t acknowledged = 0;
         const std::string* failure = nullptr;
+        bool permanent = false;
         for (const auto ticket : state.in_flight) {
             if (const auto failed = round->failed.find(ticket); failed != round->failed.end()) {
-                failure = &failed->second;
+                failure = &failed->second.error;
+                permanent = failed->second.permanent;
                 break;
             }
             ++acknowledged;
@@ -266,15 +285,22 @@ void Delayer::Impl::finish_round(Clock::time_point now) {
                     ++counters.broken_passed_through;
                     break;
                 case Action::dead_letter:
+                case Action::dead_letter_bare:
                     ++counters.dead_lettered;
                     spdlog::warn("{}: {}@{} dead-lettered to {}", who(), kafka::to_string(partition),
                                  done.message.offset, *options.dead_letter_topic);
                     break;
+                case Action::lost:
+                    break;  // counted and logged when it was given up
             }
             uncommitted[partition] = done.message.offset + 1;
             state.queue.pop_front();
         }
-        if (failure != nullptr) {
+        if (failure != nullptr && permanent) {
+            // Sending it again cannot succeed: its next form goes in the next round.
+            give_up_form(partition, state.queue.front(), *failure);
+            state.retry_at = now;
+        } else if (failure != nullptr) {
             // Everything after the failed message waits too: offsets are
             // committed in order.
             ++counters.publish_failures;
@@ -289,6 +315,52 @@ void Delayer::Impl::finish_round(Clock::time_point now) {
     round.reset();
     round_complete = false;
     commit_uncommitted();
+}
+
+void Delayer::Impl::give_up_form(const TopicPartition& partition, Waiting& waiting,
+                                 const std::string& error) {
+    ++counters.publish_refused;
+    const std::string where = kafka::to_string(partition) + "@" + std::to_string(waiting.message.offset);
+    switch (waiting.action) {
+        case Action::republish:
+        case Action::pass_through:
+            if (options.dead_letter_topic) {
+                spdlog::error("{}: {} refused by {} for good ({}); dead-lettering it", who(), where,
+                              options.target_topic, error);
+                waiting.action = Action::dead_letter;
+                waiting.out = kafka::make_dead_letter(
+                    waiting.message, *options.dead_letter_topic, options.name,
+                    kafka::dead_letter_stage::republish,
+                    "re-publishing to " + options.target_topic + " was refused: " + error,
+                    producer->max_message_bytes());
+                return;
+            }
+            break;
+        case Action::dead_letter: {
+            spdlog::error(
+                "{}: the dead letter of {} was refused for good ({}); sending it without key and value",
+                who(), where, error);
+            const kafka::Header* reason =
+                kafka::find_header(waiting.out.headers, kafka::dead_letter_header::reason);
+            const kafka::Header* stage =
+                kafka::find_header(waiting.out.headers, kafka::dead_letter_header::stage);
+            waiting.action = Action::dead_letter_bare;
+            waiting.out =
+                kafka::make_bare_dead_letter(waiting.message, *options.dead_letter_topic, options.name,
+                                             stage && stage->value ? *stage->value : std::string(),
+                                             reason && reason->value ? *reason->value : std::string());
+            return;
+        }
+        case Action::dead_letter_bare:
+        case Action::lost:
+            break;
+    }
+    // Nothing more to try: holding the partition for it would stall it for good.
+    ++counters.lost;
+    spdlog::error("{}: MESSAGE LOST: {} cannot be re-published{}: {}", who(), where,
+                  options.dead_letter_topic ? " nor dead-lettered" : " and there is no dead-letter topic",
+                  error);
+    waiting.action = Action::lost;
 }
 
 void Delayer::Impl::commit_uncommitted() {

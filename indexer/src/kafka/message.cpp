@@ -17,6 +17,15 @@ std::string to_string(const std::vector<TopicPartition>& partitions) {
     return text;
 }
 
+std::optional<std::chrono::system_clock::time_point> time_from_timestamp(std::int64_t milliseconds) {
+    using std::chrono::system_clock;
+    if (milliseconds < 0) return std::nullopt;
+    constexpr auto max_milliseconds =
+        std::chrono::duration_cast<std::chrono::milliseconds>(system_clock::duration::max()).count();
+    if (milliseconds > max_milliseconds) return system_clock::time_point::max();
+    return system_clock::time_point(std::chrono::milliseconds(milliseconds));
+}
+
 const Header* find_header(const Headers& headers, std::string_view key) {
     const auto found = std::find_if(headers.rbegin(), headers.rend(),
                                     [key](const Header& header) { return header.key == key; });

@@ -4,8 +4,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -22,6 +25,22 @@ DeliveryTicket from_opaque(void* opaque) {
 // How long produce() waits for room in a full local queue.
 constexpr std::chrono::seconds queue_full_patience{30};
 
+// Failures that the same message meets again however often it is sent.
+bool is_permanent(RdKafka::ErrorCode code) {
+    switch (code) {
+        case RdKafka::ERR_MSG_SIZE_TOO_LARGE:
+        case RdKafka::ERR_RECORD_LIST_TOO_LARGE:
+        case RdKafka::ERR_INVALID_RECORD:
+        case RdKafka::ERR_TOPIC_EXCEPTION:  // invalid topic name
+        case RdKafka::ERR_TOPIC_AUTHORIZATION_FAILED:
+        case RdKafka::ERR_CLUSTER_AUTHORIZATION_FAILED:
+        case RdKafka::ERR_INVALID_MSG_SIZE:
+            return true;
+        default:
+            return false;
+    }
+}
+
 }  // namespace
 
 class Producer::Impl : public RdKafka::DeliveryReportCb {
@@ -36,7 +55,7 @@ public:
         if (found == pending.end()) return;  // already reported as not acknowledged in time
         if (message.err() != RdKafka::ERR_NO_ERROR) {
             failed.push_back({found->first, std::move(found->second.topic), std::move(found->second.key),
-                              message.errstr()});
+                              message.errstr(), is_permanent(message.err())});
         }
         pending.erase(found);
     }
@@ -49,7 +68,32 @@ public:
         return reason;
     }
 
+    // A producer in the fatal state never sends again: a new one takes its
+    // place, and what was in flight on the old one is reported failed.
+    Status rebuild(const std::string& fatal) {
+        spdlog::error(
+            "kafka producer: fatal error ({}); replacing the producer, {} message(s) in flight failed", fatal,
+            pending.size());
+        for (auto& [ticket, entry] : pending) {
+            failed.push_back(
+                {ticket, std::move(entry.topic), std::move(entry.key), "fatal: " + fatal, false});
+        }
+        pending.clear();
+        producer->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT |
+                        RdKafka::Producer::PURGE_NON_BLOCKING);
+        std::string error;
+        std::unique_ptr<RdKafka::Producer> fresh(RdKafka::Producer::create(conf.get(), error));
+        if (!fresh)
+            return Status::retryable_error("kafka producer: cannot replace it after a fatal error: " + error);
+        producer = std::move(fresh);
+        ++rebuilds;
+        return Status::ok();
+    }
+
     detail::LogBridge log_bridge{"producer"};
+    std::unique_ptr<RdKafka::Conf> conf;
+    std::size_t max_message_bytes = 1'000'000;
+    std::uint64_t rebuilds = 0;
     std::unique_ptr<RdKafka::Producer> producer;
     DeliveryTicket next_ticket = 1;
     std::unordered_map<DeliveryTicket, Pending> pending;
@@ -79,12 +123,20 @@ Result<std::unique_ptr<Producer>> Producer::create(const ClientOptions& options)
     }
     impl->producer.reset(RdKafka::Producer::create(conf.value().get(), error));
     if (!impl->producer) return Status::error("kafka producer: " + error);
+    if (std::string value; conf.value()->get("message.max.bytes", value) == RdKafka::Conf::CONF_OK) {
+        if (const long long bytes = std::atoll(value.c_str()); bytes > 0) {
+            impl->max_message_bytes = static_cast<std::size_t>(bytes);
+        }
+    }
+    impl->conf = std::move(conf.value());
     return std::unique_ptr<Producer>(new Producer(std::move(impl)));
 }
 
 Result<DeliveryTicket> Producer::produce(const OutgoingMessage& message) {
     Impl& impl = *impl_;
-    if (auto fatal = impl.fatal_error()) return Status::error("kafka producer: fatal error: " + *fatal);
+    if (auto fatal = impl.fatal_error()) {
+        if (Status rebuilt = impl.rebuild(*fatal); !rebuilt) return rebuilt;
+    }
     // Ownership of the headers passes to librdkafka only when produce succeeds.
     std::unique_ptr<RdKafka::Headers> headers;
     if (!message.headers.empty()) {
@@ -113,8 +165,10 @@ Result<DeliveryTicket> Producer::produce(const OutgoingMessage& message) {
             impl.producer->poll(100);  // serves delivery reports, making room
             continue;
         }
-        return Status::error("kafka producer: cannot queue a message for " + message.topic + ": " +
-                             detail::describe(code));
+        std::string reason =
+            "kafka producer: cannot queue a message for " + message.topic + ": " + detail::describe(code);
+        if (is_permanent(code)) return Status::error(std::move(reason));
+        return Status::retryable_error(std::move(reason));
     }
 }
 
@@ -124,11 +178,8 @@ DeliveryReport Producer::await_deliveries(std::chrono::milliseconds timeout) {
     impl.producer->poll(0);
     while (!impl.pending.empty()) {
         if (auto fatal = impl.fatal_error()) {
-            for (auto& [ticket, pending] : impl.pending) {
-                impl.failed.push_back(
-                    {ticket, std::move(pending.topic), std::move(pending.key), "fatal: " + *fatal});
-            }
-            impl.pending.clear();
+            (void)impl.rebuild(
+                *fatal);  // fails what is pending; a failed rebuild shows at the next produce()
             break;
         }
         const auto left =
@@ -159,8 +210,9 @@ std::vector<Status> Producer::send(const std::vector<OutgoingMessage>& messages,
     DeliveryReport report = await_deliveries(timeout);
     for (auto& failure : report.failed) {
         if (const auto found = index_of.find(failure.ticket); found != index_of.end()) {
-            results[found->second] =
-                Status::error("kafka producer: delivery to " + failure.topic + " failed: " + failure.error);
+            std::string reason = "kafka producer: delivery to " + failure.topic + " failed: " + failure.error;
+            results[found->second] = failure.permanent ? Status::error(std::move(reason))
+                                                       : Status::retryable_error(std::move(reason));
         } else {
             impl.failed.push_back(std::move(failure));  // another caller's: keep for its report
         }
@@ -173,6 +225,15 @@ std::vector<Status> Producer::send(const std::vector<OutgoingMessage>& messages,
         }
     }
     return results;
+}
+
+std::size_t Producer::max_message_bytes() const {
+    return impl_->max_message_bytes;
+}
+
+void Producer::simulate_fatal_error_for_test() {
+    rd_kafka_test_fatal_error(impl_->producer->c_ptr(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                              "simulated by a test");
 }
 
 std::size_t Producer::in_flight() const {

@@ -87,10 +87,8 @@ Message to_message(RdKafka::Message& message) {
         }
     }
     const RdKafka::MessageTimestamp timestamp = message.timestamp();
-    if (timestamp.type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE &&
-        timestamp.timestamp >= 0) {
-        result.timestamp =
-            std::chrono::system_clock::time_point(std::chrono::milliseconds(timestamp.timestamp));
+    if (timestamp.type != RdKafka::MessageTimestamp::MSG_TIMESTAMP_NOT_AVAILABLE) {
+        result.timestamp = time_from_timestamp(timestamp.timestamp);
     }
     return result;
 }

@@ -105,5 +105,59 @@ TEST(DeadLetterPublisher, PublishesTheOriginalKeyValueAndHeadersWithTheReason) {
     EXPECT_EQ(find_header(letters[1].headers, "indexer.source.offset")->value, "1");
 }
 
+TEST(KafkaProducer, ABrokerRefusalForGoodIsNotRetryable) {
+    INDEXER_REQUIRE_SERVICE(brokers, "INDEXER_TEST_KAFKA");
+    const std::string topic = create_test_topic(brokers, "refused", 1);
+    auto producer = Producer::create(kafka_client(brokers, {{"message.max.bytes", "3000000"}}));
+    ASSERT_TRUE(producer) << producer.error();
+    EXPECT_EQ(producer.value()->max_message_bytes(), 3'000'000U);
+    const auto results = producer.value()->send({text_message(topic, "k", std::string(1'500'000, 'x'))}, 30s);
+    ASSERT_FALSE(results[0]);
+    EXPECT_FALSE(results[0].is_retryable()) << results[0].message();
+}
+
+TEST(KafkaProducer, IsReplacedAfterAFatalErrorAndSendsAgain) {
+    INDEXER_REQUIRE_SERVICE(brokers, "INDEXER_TEST_KAFKA");
+    const std::string topic = create_test_topic(brokers, "fatal", 1);
+    auto producer = Producer::create(kafka_client(brokers));
+    ASSERT_TRUE(producer) << producer.error();
+    EXPECT_EQ(producer.value()->max_message_bytes(), 1'000'000U);
+    producer.value()->simulate_fatal_error_for_test();
+    const auto results = producer.value()->send({text_message(topic, "k", "after the fatal error")}, 30s);
+    ASSERT_TRUE(results[0]) << results[0].message();
+    auto reader = reader_of(brokers, topic);
+    ASSERT_TRUE(reader);
+    const auto received = poll_messages(*reader, 1);
+    ASSERT_EQ(received.size(), 1U);
+    EXPECT_EQ(received[0].value, "after the fatal error");
+}
+
+TEST(DeadLetterPublisher, SendsTheLetterWithoutItsValueWhenTheBrokerRefusesTheCopy) {
+    INDEXER_REQUIRE_SERVICE(brokers, "INDEXER_TEST_KAFKA");
+    const std::string dead_letter_topic = create_test_topic(brokers, "dl_refused", 1);
+    Message original;
+    original.topic = "products";
+    original.partition = 2;
+    original.offset = 77;
+    original.key = "k";
+    original.value = std::string(1'500'000, 'v');  // the client lets it through, the broker does not
+    auto producer = Producer::create(kafka_client(brokers, {{"message.max.bytes", "3000000"}}));
+    ASSERT_TRUE(producer) << producer.error();
+    DeadLetterPublisher publisher(*producer.value(), dead_letter_topic, "p");
+    const Status published = publisher.publish(original, "parse", "field \"id\" missing");
+    ASSERT_TRUE(published) << published.message();
+    EXPECT_EQ(publisher.lost(), 0U);
+
+    auto reader = reader_of(brokers, dead_letter_topic);
+    ASSERT_TRUE(reader);
+    const auto letters = poll_messages(*reader, 1);
+    ASSERT_EQ(letters.size(), 1U);
+    EXPECT_FALSE(letters[0].value);
+    EXPECT_FALSE(letters[0].key);
+    ASSERT_NE(find_header(letters[0].headers, "indexer.value.truncated"), nullptr);
+    EXPECT_EQ(find_header(letters[0].headers, "indexer.value.truncated")->value, "1500000");
+    EXPECT_EQ(find_header(letters[0].headers, "indexer.source.offset")->value, "77");
+}
+
 }  // namespace
 }  // namespace indexer::kafka

@@ -16,17 +16,19 @@ DelayPlan plan(const std::optional<std::string>& value,
     return plan_delay(value, timestamp, seen_at, tolerance);
 }
 
-TEST(PlanDelay, WrapperRepublishesItsPayloadCompactlyFromCreatedAt) {
-    const DelayPlan result = plan(R"({"payload": {"id": 42, "name": "a b"}, "created_at": 1700000000})");
+TEST(PlanDelay, WrapperRepublishesItsPayloadsBytesFromCreatedAt) {
+    const DelayPlan result = plan(R"({"payload": {"id": 42, "name": "a b"} , "created_at": 1700000000})");
     EXPECT_EQ(result.format, DelayFormat::wrapper);
-    EXPECT_EQ(result.value, R"({"id":42,"name":"a b"})");
+    EXPECT_EQ(result.value, R"({"id": 42, "name": "a b"})");
     EXPECT_EQ(result.time, Clock::time_point(1'700'000'000s));
     EXPECT_FALSE(result.time_from_future);
 }
 
 TEST(PlanDelay, WrapperKeepsBigIntegerIdsExact) {
     EXPECT_EQ(plan(R"({"payload": {"id": 18446744073709551615}, "created_at": 1})").value,
-              R"({"id":18446744073709551615})");
+              R"({"id": 18446744073709551615})");
+    EXPECT_EQ(plan(R"({"payload": {"id": 1, "price": 1e400}, "created_at": 1})").value,
+              R"({"id": 1, "price": 1e400})");
 }
 
 TEST(PlanDelay, WrapperAcceptsFractionalSeconds) {
@@ -67,6 +69,43 @@ TEST(PlanDelay, BrokenWrappersSayWhyAndKeepTheValue) {
     EXPECT_EQ(plan(R"({"payload": {"id": 1}, "created_at": -5})").problem,
               "delay wrapper field \"created_at\" is not a time (-5)");
     EXPECT_EQ(plan(R"({"payload": {"id": 1}, "created_at": null})").format, DelayFormat::broken_wrapper);
+}
+
+TEST(PlanDelay, CreatedAtOutOfRangeIsABrokenWrapper) {
+    EXPECT_EQ(plan(R"({"payload": {"id": 1}, "created_at": 1e400})").problem,
+              "delay wrapper field \"created_at\" is out of range (1e400)");
+    EXPECT_EQ(plan(R"({"payload": {"id": 1}, "created_at": 9223372036854775808})").problem,
+              "delay wrapper field \"created_at\" is out of range (9223372036854775808)");
+    EXPECT_EQ(
+        plan(R"({"payload": {"id": 1}, "created_at": )" + std::string(400, '9') + "}").problem,
+        "delay wrapper field \"created_at\" is out of range (9999999999999999999999999999999999999999... "
+        "(truncated from 400 bytes))");
+    EXPECT_EQ(plan(R"({"payload": {"id": 1}, "created_at": -1e400})").problem,
+              "delay wrapper field \"created_at\" is not a time (-1e400)");
+    EXPECT_EQ(plan(R"({"payload": {"id": 1}, "created_at": 9223372036854775807})").time, seen_at);
+}
+
+TEST(PlanDelay, PayloadThatIsNotAnObjectIsABrokenWrapper) {
+    EXPECT_EQ(plan(R"({"payload": 42, "created_at": 1})").problem,
+              "delay wrapper field \"payload\" is a number, expected an object");
+    const std::string deep = std::string(100'000, '[') + std::string(100'000, ']');
+    const DelayPlan result = plan(R"({"payload": )" + deep + R"(, "created_at": 1})");
+    EXPECT_EQ(result.format, DelayFormat::broken_wrapper);
+    EXPECT_EQ(result.problem, "delay wrapper field \"payload\" is an array, expected an object");
+}
+
+TEST(PlanDelay, DeepPayloadObjectIsRepublishedWithoutRecursion) {
+    std::string deep = R"({"id": 1, "x": )" + std::string(100'000, '[') + std::string(100'000, ']') + "}";
+    const DelayPlan result = plan(R"({"created_at": 1700000000, "payload": )" + deep + "}");
+    EXPECT_EQ(result.format, DelayFormat::wrapper);
+    EXPECT_EQ(result.value, deep);
+}
+
+TEST(PlanDelay, KafkaTimestampAtTheEndOfTimeIsInTheFutureNotPast) {
+    // kafka::time_from_timestamp(INT64_MAX ms) gives time_point::max().
+    const DelayPlan result = plan("1", Clock::time_point::max());
+    EXPECT_EQ(result.time, seen_at);
+    EXPECT_TRUE(result.time_from_future);
 }
 
 TEST(PlanDelay, TimeFarInTheFutureCountsFromWhenSeen) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
+
 namespace indexer::kafka {
 namespace {
 
@@ -36,6 +38,26 @@ TEST(FindHeader, ReturnsTheLastHeaderOfAKey) {
 TEST(TopicPartitionToString, NamesTopicAndPartition) {
     EXPECT_EQ(to_string(TopicPartition{"products", 3}), "products[3]");
     EXPECT_EQ(to_string(std::vector<TopicPartition>{{"a", 0}, {"a", 2}}), "a[0], a[2]");
+}
+
+TEST(TimeFromTimestamp, IsTheMillisecondsSinceTheEpoch) {
+    EXPECT_EQ(time_from_timestamp(1'700'000'000'123),
+              std::chrono::system_clock::time_point(std::chrono::milliseconds(1'700'000'000'123)));
+    EXPECT_EQ(time_from_timestamp(0), std::chrono::system_clock::time_point());
+}
+
+TEST(TimeFromTimestamp, NegativeIsNoTimestamp) {
+    EXPECT_FALSE(time_from_timestamp(-1));
+    EXPECT_FALSE(time_from_timestamp(INT64_MIN));
+}
+
+TEST(TimeFromTimestamp, BeyondTheClocksRangeIsTheLatestTimeNotAWrappedOne) {
+    using std::chrono::system_clock;
+    EXPECT_EQ(time_from_timestamp(INT64_MAX), system_clock::time_point::max());
+    // 2^63 ns is 9223372036854.775807 ms: the first millisecond past it.
+    EXPECT_EQ(time_from_timestamp(9'223'372'036'855), system_clock::time_point::max());
+    EXPECT_EQ(time_from_timestamp(9'223'372'036'854),
+              system_clock::time_point(std::chrono::milliseconds(9'223'372'036'854)));
 }
 
 }  // namespace

@@ -58,6 +58,8 @@ struct DelayerStats {
     std::uint64_t broken_passed_through = 0;  // broken wrappers re-published unchanged
     std::uint64_t future_times = 0;           // message times replaced by "now" (clock skew)
     std::uint64_t publish_failures = 0;       // deliveries that failed and are retried
+    std::uint64_t publish_refused = 0;        // refused for good (too large, invalid topic, not authorized)
+    std::uint64_t lost = 0;                   // neither re-published nor dead-lettered: logged, skipped
     std::uint64_t assignments = 0;            // rebalances that gave this member partitions
     std::uint64_t revocations = 0;            // rebalances that took partitions away
 };

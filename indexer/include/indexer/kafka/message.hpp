@@ -61,6 +61,12 @@ inline std::size_t message_bytes(const Message& message) {
     return (message.key ? message.key->size() : 0) + (message.value ? message.value->size() : 0);
 }
 
+// The time of a Kafka timestamp (milliseconds since the epoch); nullopt for a
+// negative one (none). Past what system_clock's nanoseconds hold (year 2262,
+// 2^63 ns) it is time_point::max(), not a wrapped-around time: a delayer then
+// takes it as a time in the future instead of a time long past.
+std::optional<std::chrono::system_clock::time_point> time_from_timestamp(std::int64_t milliseconds);
+
 // For each partition, the offset to commit after processing `messages`: the
 // highest offset seen plus one.
 std::map<TopicPartition, std::int64_t> next_offsets(const std::vector<Message>& messages);

@@ -6,17 +6,28 @@
 //                                        KafkaSync's delay wrapper: the id is
 //                                        taken from the payload
 // Integer ids keep their exact decimal text (never converted through double, so
-// ids beyond 2^53 survive); string ids are kept as they are and must not be
-// empty. Everything else is an error whose message says what was wrong.
+// ids beyond 2^53 survive). Integers beyond 64 bits are kept too, digits intact,
+// as integer ids: whether the id column can hold one is the loader's id-type
+// check (a bigint column dead-letters it as out of range, a numeric column
+// takes it). String ids are decoded and must not be empty. An id longer than
+// max_id_bytes is refused. Everything else is an error whose message says what
+// was wrong, at most a few hundred bytes long and never echoing a long token.
+//
+// Never throws and never recurses on the input's nesting (json_scan.hpp): any
+// byte string gives an id or an error.
 #pragma once
 
 #include <indexer/util/status.hpp>
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
 
 namespace indexer::kafka {
+
+// No datastore keys documents by more (Elasticsearch allows 512 bytes).
+inline constexpr std::size_t max_id_bytes = 4096;
 
 enum class IdKind { integer, string };
 

@@ -25,6 +25,9 @@ struct DeliveryFailure {
     std::string topic;
     std::optional<std::string> key;
     std::string error;  // librdkafka's reason, e.g. "Broker: Message size too large"
+    // Sending the same message again cannot succeed (too large, invalid topic,
+    // not authorized): see is_permanent_failure.
+    bool permanent = false;
 };
 
 struct DeliveryReport {
@@ -39,6 +42,15 @@ struct DeliveryReport {
 
 class Producer {
 public:
+    // The largest message this producer sends (its message.max.bytes, 1 000 000
+    // unless configured); a larger one fails at produce().
+    std::size_t max_message_bytes() const;
+
+    // For tests: puts the producer in librdkafka's fatal state (what an
+    // idempotent producer does when it loses its sequence), so that the
+    // rebuild is tested without a misbehaving broker.
+    void simulate_fatal_error_for_test();
+
     static Result<std::unique_ptr<Producer>> create(const ClientOptions& options);
 
     // Waits (up to 30 s) for the messages still in flight, then closes. Messages
@@ -48,8 +60,10 @@ public:
     Producer& operator=(const Producer&) = delete;
 
     // Queues a message. Fails at once when librdkafka refuses it (larger than
-    // message.max.bytes, unknown partition, fatal producer error); waits while
-    // the local queue is full.
+    // message.max.bytes, unknown partition); waits while the local queue is
+    // full. A producer in librdkafka's fatal state cannot send again: it is
+    // rebuilt here (its messages in flight are reported failed, retryable).
+    // A failure that sending again cannot cure is a non-retryable Status.
     Result<DeliveryTicket> produce(const OutgoingMessage& message);
 
     // Serves delivery reports until every queued message has one or `timeout`
@@ -60,7 +74,8 @@ public:
 
     // Produces every message and waits for all of them: one Status per message,
     // in order. A message not acknowledged within `timeout` counts as failed
-    // (it may still arrive later: at-least-once).
+    // (it may still arrive later: at-least-once). A failed message's Status is
+    // retryable unless the failure is permanent.
     std::vector<Status> send(const std::vector<OutgoingMessage>& messages, std::chrono::milliseconds timeout);
 
     std::size_t in_flight() const;
