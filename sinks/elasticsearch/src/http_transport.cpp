@@ -175,8 +175,12 @@ struct HttpTransport::Impl {
         }
     }
 
-    std::vector<Completion> wait() {
+    std::vector<Completion> wait(const indexer::sdk::WriteControl& control) {
         while (finished.empty() && busy > 0) {
+            if (const std::string_view why = control.interrupted(); !why.empty()) {
+                abandon_all(why);
+                break;
+            }
             int running = 0;
             const CURLMcode performed = curl_multi_perform(multi, &running);
             collect();
@@ -185,11 +189,28 @@ struct HttpTransport::Impl {
                 fail_all(std::string("curl_multi_perform: ") + curl_multi_strerror(performed));
                 break;
             }
-            curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+            // Short slices: the stop flag cannot wake curl, so it is polled.
+            curl_multi_poll(multi, nullptr, 0, static_cast<int>(control.wait_slice().count()), nullptr);
         }
         std::vector<Completion> out;
         out.swap(finished);
         return out;
+    }
+
+    // The caller must return now: every request in flight is dropped (its
+    // connection closes, as curl cannot reuse one mid-transfer).
+    void abandon_all(std::string_view why) {
+        for (auto& slot : slots) {
+            if (!slot.busy) continue;
+            curl_multi_remove_handle(multi, slot.easy);
+            slot.busy = false;
+            --busy;
+            HttpResponse response;
+            response.abandoned = true;
+            response.error = std::string(why) + "; " + slot.method + " " + without_query(slot.url) +
+                             " was abandoned unanswered";
+            finished.push_back(Completion{slot.tag, std::move(response)});
+        }
     }
 
     // The multi handle itself broke: every request in flight failed.
@@ -221,11 +242,11 @@ void HttpTransport::start(std::uint64_t tag, const HttpRequest& request) {
     impl_->start(tag, request);
 }
 
-std::vector<Completion> HttpTransport::wait() {
-    return impl_->wait();
+std::vector<Completion> HttpTransport::wait(const indexer::sdk::WriteControl& control) {
+    return impl_->wait(control);
 }
 
-HttpResponse HttpTransport::perform(const HttpRequest& request) {
+HttpResponse HttpTransport::perform(const HttpRequest& request, const indexer::sdk::WriteControl& control) {
     impl_->start(kPerformTag, request);
     for (;;) {
         auto& finished = impl_->finished;
@@ -237,7 +258,7 @@ HttpResponse HttpTransport::perform(const HttpRequest& request) {
             return response;
         }
         // Completions of other requests stay queued for the next wait().
-        std::vector<Completion> done = impl_->wait();
+        std::vector<Completion> done = impl_->wait(control);
         finished.insert(finished.end(), std::make_move_iterator(done.begin()),
                         std::make_move_iterator(done.end()));
     }

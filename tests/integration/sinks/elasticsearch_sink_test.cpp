@@ -12,12 +12,15 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/http.hpp"
@@ -34,6 +37,9 @@ using plugin::SinkHandle;
 using plugin::SinkOp;
 using plugin::SinkPlugin;
 using plugin::SinkResult;
+using plugin::WriteControl;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -383,6 +389,57 @@ TEST_P(ElasticsearchSink, AServerThatHangsMakesTheOpsRetryOnceTheRequestTimesOut
     results = write(*sink, Batch().upsert("slow-1", {{"a", 1}}).remove("slow-2"));
     EXPECT_EQ(count(results, OpStatus::Ok), 2U) << not_ok(results);
     EXPECT_TRUE(get("slow-1"));
+}
+
+TEST_P(ElasticsearchSink, AHungServerGivesRetryByTheWritesDeadlineLongBeforeTheRequestTimeout) {
+    auto proxy = testing::TcpProxy::for_url(url_);
+    proxy->start();
+    auto sink = open(config({{"request_timeout_ms", 60000}}, {proxy->url()}));
+    ASSERT_TRUE(sink);
+    proxy->pause(true);
+    const Batch batch = Batch().upsert("hung-1", {{"a", 1}}).remove("hung-2");
+    const auto ops = batch.ops();
+    const auto started = Clock::now();
+
+    auto results = sink->write(ops, WriteControl{started + milliseconds(500), nullptr});
+
+    const auto took = Clock::now() - started;
+    EXPECT_GE(took, milliseconds(450));
+    EXPECT_LT(took, milliseconds(1500));
+    ASSERT_EQ(count(results, OpStatus::Retry), 2U) << not_ok(results);
+    EXPECT_THAT(results[0].message, HasSubstr("deadline passed"));
+    EXPECT_THAT(results[0].message, HasSubstr("/_bulk"));
+    // The abandoned request does not poison the next write.
+    proxy->pause(false);
+    results = write(*sink, batch);
+    EXPECT_EQ(count(results, OpStatus::Ok), 2U) << not_ok(results);
+}
+
+TEST_P(ElasticsearchSink, StopReturnsAWriteToAHungServerPromptly) {
+    auto proxy = testing::TcpProxy::for_url(url_);
+    proxy->start();
+    auto sink = open(config({{"request_timeout_ms", 60000}}, {proxy->url()}));
+    ASSERT_TRUE(sink);
+    proxy->pause(true);
+    const Batch batch = Batch().upsert("stopped-1", {{"a", 1}}).remove("stopped-2");
+    const auto ops = batch.ops();
+    std::atomic<bool> stop{false};
+
+    auto writing = std::async(std::launch::async, [&] {
+        return sink->write(ops, WriteControl{Clock::time_point::max(), &stop});
+    });
+    // The request is under way once the hung server took its connection.
+    const auto give_up = Clock::now() + std::chrono::seconds(10);
+    while (proxy->connections_accepted() == 0 && Clock::now() < give_up) std::this_thread::yield();
+    const auto stopped_at = Clock::now();
+    stop.store(true);
+    const auto results = writing.get();
+    const auto took = Clock::now() - stopped_at;
+
+    ASSERT_GT(proxy->connections_accepted(), 0U);
+    EXPECT_LT(took, milliseconds(200));
+    ASSERT_EQ(count(results, OpStatus::Retry), 2U) << not_ok(results);
+    EXPECT_THAT(results[0].message, HasSubstr("the host asked the write to stop"));
 }
 
 TEST_P(ElasticsearchSink, NothingListeningMakesEveryOpRetryWithCurlsReasonAndNoCredentials) {

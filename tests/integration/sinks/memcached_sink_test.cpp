@@ -12,14 +12,17 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "support/tcp_proxy.hpp"
 #include "support/test_services.hpp"
 
 namespace indexer {
@@ -31,6 +34,9 @@ using plugin::SinkHandle;
 using plugin::SinkOp;
 using plugin::SinkPlugin;
 using plugin::SinkResult;
+using plugin::WriteControl;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 
 // --- helpers ----------------------------------------------------------------
 
@@ -399,6 +405,74 @@ TEST_F(MemcachedSinkTest, HealthAnswersWhenTheServerDoes) {
     ASSERT_TRUE(sink);
     const Status health = sink->health();
     EXPECT_TRUE(health.is_ok()) << health.message();
+}
+
+// A hung memcached: a proxy in front of the shared server that accepts
+// connections and forwards nothing.
+class MemcachedSinkHungServerTest : public MemcachedSinkTest {
+protected:
+    void SetUp() override {
+        MemcachedSinkTest::SetUp();
+        if (HasFatalFailure()) return;
+        proxy_ = testing::TcpProxy::for_url(server_);
+        proxy_->start();
+        proxy_->pause(true);
+    }
+    std::optional<SinkHandle> open_behind_proxy() {
+        return open_sink(config_for({"127.0.0.1:" + std::to_string(proxy_->port())},
+                                    R"(, "prefix": ")" + prefix_ + R"(", "io_timeout_ms": 60000)"));
+    }
+    std::vector<SinkOp> ops() const { return {upsert("hung-1", R"({"a":1})"), remove("hung-2")}; }
+
+    std::unique_ptr<testing::TcpProxy> proxy_;
+};
+
+TEST_F(MemcachedSinkHungServerTest, GivesRetryByTheWritesDeadlineLongBeforeTheIoTimeout) {
+    auto sink = open_behind_proxy();
+    ASSERT_TRUE(sink);
+    const auto started = Clock::now();
+
+    auto results = sink->write(ops(), WriteControl{started + milliseconds(500), nullptr});
+
+    const auto took = Clock::now() - started;
+    EXPECT_GE(took, milliseconds(450));
+    EXPECT_LT(took, milliseconds(1500));
+    ASSERT_EQ(results.size(), 2U);
+    for (const SinkResult& result : results) {
+        EXPECT_EQ(result.status, OpStatus::Retry);
+        EXPECT_NE(result.message.find("deadline passed"), std::string::npos) << result.message;
+    }
+    // Not the server's fault: it is not marked down, the next write goes through.
+    proxy_->pause(false);
+    results = sink->write(ops());
+    for (const SinkResult& result : results) EXPECT_EQ(result.status, OpStatus::Ok) << result.message;
+}
+
+TEST_F(MemcachedSinkHungServerTest, StopReturnsAWriteToAHungServerPromptly) {
+    auto sink = open_behind_proxy();
+    ASSERT_TRUE(sink);
+    const auto batch = ops();
+    std::atomic<bool> stop{false};
+
+    auto writing = std::async(std::launch::async, [&] {
+        return sink->write(batch, WriteControl{Clock::time_point::max(), &stop});
+    });
+    // The requests are under way once the hung server took the connection.
+    const auto give_up = Clock::now() + std::chrono::seconds(10);
+    while (proxy_->connections_accepted() == 0 && Clock::now() < give_up) std::this_thread::yield();
+    const auto stopped_at = Clock::now();
+    stop.store(true);
+    const auto results = writing.get();
+    const auto took = Clock::now() - stopped_at;
+
+    ASSERT_GT(proxy_->connections_accepted(), 0U);
+    EXPECT_LT(took, milliseconds(200));
+    ASSERT_EQ(results.size(), 2U);
+    for (const SinkResult& result : results) {
+        EXPECT_EQ(result.status, OpStatus::Retry);
+        EXPECT_NE(result.message.find("the host asked the write to stop"), std::string::npos)
+            << result.message;
+    }
 }
 
 TEST(MemcachedSinkOpen, InvalidConfigFailsWithTheKeyPath) {
