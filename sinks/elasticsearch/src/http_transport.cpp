@@ -178,7 +178,7 @@ struct HttpTransport::Impl {
     std::vector<Completion> wait(const indexer::sdk::WriteControl& control) {
         while (finished.empty() && busy > 0) {
             if (const std::string_view why = control.interrupted(); !why.empty()) {
-                abandon_all(why);
+                end_all(why, /*abandoned=*/true);
                 break;
             }
             int running = 0;
@@ -186,7 +186,8 @@ struct HttpTransport::Impl {
             collect();
             if (!finished.empty()) break;
             if (performed != CURLM_OK) {
-                fail_all(std::string("curl_multi_perform: ") + curl_multi_strerror(performed));
+                end_all(std::string("curl_multi_perform: ") + curl_multi_strerror(performed),
+                        /*abandoned=*/false);
                 break;
             }
             // Short slices: the stop flag cannot wake curl, so it is polled.
@@ -197,31 +198,21 @@ struct HttpTransport::Impl {
         return out;
     }
 
-    // The caller must return now: every request in flight is dropped (its
-    // connection closes, as curl cannot reuse one mid-transfer).
-    void abandon_all(std::string_view why) {
+    // Ends every request in flight unanswered (status 0), its connection
+    // closed: curl cannot reuse one mid-transfer.
+    //   abandoned: the caller must return now (deadline, stop); not the server's doing.
+    //   otherwise: the multi handle itself broke; every request failed.
+    void end_all(std::string_view reason, bool abandoned) {
         for (auto& slot : slots) {
             if (!slot.busy) continue;
             curl_multi_remove_handle(multi, slot.easy);
             slot.busy = false;
             --busy;
             HttpResponse response;
-            response.abandoned = true;
-            response.error = std::string(why) + "; " + slot.method + " " + without_query(slot.url) +
-                             " was abandoned unanswered";
-            finished.push_back(Completion{slot.tag, std::move(response)});
-        }
-    }
-
-    // The multi handle itself broke: every request in flight failed.
-    void fail_all(const std::string& reason) {
-        for (auto& slot : slots) {
-            if (!slot.busy) continue;
-            curl_multi_remove_handle(multi, slot.easy);
-            slot.busy = false;
-            --busy;
-            HttpResponse response;
-            response.error = slot.method + " " + without_query(slot.url) + ": " + reason;
+            response.abandoned = abandoned;
+            const std::string request = slot.method + " " + without_query(slot.url);
+            response.error = abandoned ? std::string(reason) + "; " + request + " was abandoned unanswered"
+                                       : request + ": " + std::string(reason);
             finished.push_back(Completion{slot.tag, std::move(response)});
         }
     }

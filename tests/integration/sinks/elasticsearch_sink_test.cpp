@@ -12,18 +12,16 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
-#include <future>
 #include <iostream>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/http.hpp"
+#include "support/stopped_write.hpp"
 #include "support/tcp_proxy.hpp"
 #include "support/test_services.hpp"
 
@@ -423,21 +421,13 @@ TEST_P(ElasticsearchSink, StopReturnsAWriteToAHungServerPromptly) {
     proxy->pause(true);
     const Batch batch = Batch().upsert("stopped-1", {{"a", 1}}).remove("stopped-2");
     const auto ops = batch.ops();
-    std::atomic<bool> stop{false};
+    // Under way once the hung server took the request's connection.
+    const auto stopped =
+        testing::stop_write_under_way(*sink, ops, [&] { return proxy->connections_accepted() > 0; });
 
-    auto writing = std::async(std::launch::async, [&] {
-        return sink->write(ops, WriteControl{Clock::time_point::max(), &stop});
-    });
-    // The request is under way once the hung server took its connection.
-    const auto give_up = Clock::now() + std::chrono::seconds(10);
-    while (proxy->connections_accepted() == 0 && Clock::now() < give_up) std::this_thread::yield();
-    const auto stopped_at = Clock::now();
-    stop.store(true);
-    const auto results = writing.get();
-    const auto took = Clock::now() - stopped_at;
-
-    ASSERT_GT(proxy->connections_accepted(), 0U);
-    EXPECT_LT(took, milliseconds(200));
+    ASSERT_TRUE(stopped.was_under_way);
+    EXPECT_LT(stopped.after_stop, milliseconds(200));
+    const auto& results = stopped.results;
     ASSERT_EQ(count(results, OpStatus::Retry), 2U) << not_ok(results);
     EXPECT_THAT(results[0].message, HasSubstr("the host asked the write to stop"));
 }

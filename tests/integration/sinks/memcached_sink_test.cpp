@@ -12,16 +12,15 @@
 
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <chrono>
 #include <cstdlib>
-#include <future>
 #include <memory>
 #include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "support/stopped_write.hpp"
 #include "support/tcp_proxy.hpp"
 #include "support/test_services.hpp"
 
@@ -452,21 +451,13 @@ TEST_F(MemcachedSinkHungServerTest, StopReturnsAWriteToAHungServerPromptly) {
     auto sink = open_behind_proxy();
     ASSERT_TRUE(sink);
     const auto batch = ops();
-    std::atomic<bool> stop{false};
+    // Under way once the hung server took the connection.
+    const auto stopped =
+        testing::stop_write_under_way(*sink, batch, [&] { return proxy_->connections_accepted() > 0; });
 
-    auto writing = std::async(std::launch::async, [&] {
-        return sink->write(batch, WriteControl{Clock::time_point::max(), &stop});
-    });
-    // The requests are under way once the hung server took the connection.
-    const auto give_up = Clock::now() + std::chrono::seconds(10);
-    while (proxy_->connections_accepted() == 0 && Clock::now() < give_up) std::this_thread::yield();
-    const auto stopped_at = Clock::now();
-    stop.store(true);
-    const auto results = writing.get();
-    const auto took = Clock::now() - stopped_at;
-
-    ASSERT_GT(proxy_->connections_accepted(), 0U);
-    EXPECT_LT(took, milliseconds(200));
+    ASSERT_TRUE(stopped.was_under_way);
+    EXPECT_LT(stopped.after_stop, milliseconds(200));
+    const auto& results = stopped.results;
     ASSERT_EQ(results.size(), 2U);
     for (const SinkResult& result : results) {
         EXPECT_EQ(result.status, OpStatus::Retry);

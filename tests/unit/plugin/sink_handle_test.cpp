@@ -1,6 +1,7 @@
 #include <indexer/plugin/sink_handle.hpp>
 #include <indexer/plugin/sink_plugin.hpp>
 
+#include "support/stopped_write.hpp"
 #include "test_plugins.hpp"
 
 #include <gmock/gmock.h>
@@ -11,7 +12,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <future>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -232,20 +232,14 @@ TEST(SinkHandleWriteControl, ThePluginReceivesTheDeadline) {
 
 TEST(SinkHandleWriteControl, StopReturnsAWaitingWriteWithin100MsAndItsUnfinishedOpsRetry) {
     std::atomic<bool> entered{false};
-    std::atomic<bool> stop{false};
     SinkHandle sink = open_interruptible(entered);
     const auto ops = waiting_batch();
 
-    auto writing = std::async(std::launch::async, [&] {
-        return sink.write(ops, WriteControl{Clock::time_point::max(), &stop});
-    });
-    entered.wait(false);
-    const auto stopped_at = Clock::now();
-    stop.store(true);
-    const auto results = writing.get();
-    const auto took = Clock::now() - stopped_at;
+    const auto stopped = indexer::testing::stop_write_under_way(sink, ops, [&] { return entered.load(); });
 
-    EXPECT_LT(took, milliseconds(100));
+    ASSERT_TRUE(stopped.was_under_way);
+    EXPECT_LT(stopped.after_stop, milliseconds(100));
+    const auto& results = stopped.results;
     ASSERT_EQ(results.size(), 3U);
     EXPECT_EQ(results[0].status, OpStatus::Ok);  // answered before the stop: kept
     for (std::size_t i = 1; i < results.size(); ++i) {
