@@ -23,6 +23,7 @@ using plugin::SinkHandle;
 using plugin::SinkOp;
 using plugin::SinkPlugin;
 using plugin::SinkResult;
+using plugin::WriteControl;
 
 // --- A crash or a hang of the plugin still names the check it happened in ---
 
@@ -168,6 +169,7 @@ public:
         check("writes unicode ids and documents", [&] { return unicode(); });
         check("accepts versions: newer, stale and a versioned delete", [&] { return versions(); });
         check("two handles write at once from two threads", [&] { return two_threads(); });
+        check("honours a write's deadline", [&] { return deadline(large); });
         check("flushes", [&] { return probe(&SinkHandle::flush, plugin_->has_flush(), "flush"); });
         check("reports health", [&] { return probe(&SinkHandle::health, plugin_->has_health(), "health"); });
         check("never leaves a result unset", [&] {
@@ -209,10 +211,11 @@ private:
     Result<SinkHandle> open() const { return plugin_->open(options_.instance, config_); }
 
     // Writes the batch through `handle`; passes when every op is OK.
-    Outcome write_all_ok(SinkHandle& handle, const Batch& batch, const std::string& detail) {
+    Outcome write_all_ok(SinkHandle& handle, const Batch& batch, const std::string& detail,
+                         const WriteControl& control = {}) {
         const std::uint64_t unset_before = handle.results_left_unset();
         const std::vector<SinkOp> ops = batch.ops();
-        const std::vector<SinkResult> results = handle.write(ops);
+        const std::vector<SinkResult> results = handle.write(ops, control);
         std::lock_guard lock(counters_mutex_);
         unset_ += handle.results_left_unset() - unset_before;
         results_ += results.size();
@@ -238,6 +241,48 @@ private:
         auto handle = open();
         if (!handle) return fail(handle.error());
         return write_all_ok(handle.value(), batch, detail);
+    }
+
+    // A far deadline and a stop token never set change nothing; a deadline
+    // that passes mid-write makes the call return soon after it, with every
+    // op OK or RETRY saying why. A plugin of ABI 1.0 cannot be interrupted:
+    // noted, not failed.
+    Outcome deadline(const Batch& large) {
+        using Clock = std::chrono::steady_clock;
+        auto handle = open();
+        if (!handle) return fail(handle.error());
+        const std::atomic<bool> stop{false};
+        const std::string the_id = id("deadline");
+        Batch one;
+        one.upsert(the_id, document(the_id, 1, run_));
+        auto outcome = write_all_ok(handle.value(), one, "",
+                                    WriteControl{Clock::now() + std::chrono::seconds(60), &stop});
+        if (!outcome.passed) return fail("with a 60 s deadline: " + outcome.detail);
+
+        const std::vector<SinkOp> ops = large.ops();
+        const auto started = Clock::now();
+        const auto results = handle->write(ops, WriteControl{started + std::chrono::milliseconds(20), &stop});
+        const auto took = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - started);
+        // What the interrupted write may have stored goes again.
+        if (auto cleanup = write_all_ok(handle.value(), large.deletes().remove(the_id), ""); !cleanup.passed)
+            return fail("deleting again: " + cleanup.detail);
+        if (!handle->has_write_control())
+            return pass("a plugin of ABI 1.0: its writes cannot be interrupted");
+        if (took > std::chrono::seconds(1))
+            return fail(fmt::format("a write of {} ops with a 20 ms deadline returned after {} ms",
+                                    ops.size(), took.count()));
+        std::size_t retried = 0;
+        for (std::size_t i = 0; i < results.size(); ++i) {
+            if (results[i].status == OpStatus::Ok) continue;
+            if (results[i].status != OpStatus::Retry || results[i].message.empty()) {
+                return fail(
+                    fmt::format("op #{} past the deadline: {} \"{}\", expected OK or RETRY with a reason", i,
+                                plugin::to_string(results[i].status), results[i].message));
+            }
+            ++retried;
+        }
+        return pass(fmt::format("{} of {} ops RETRY after a 20 ms deadline, returned in {} ms", retried,
+                                ops.size(), took.count()));
     }
 
     Outcome refuses(std::string_view config) {

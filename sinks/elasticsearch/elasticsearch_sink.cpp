@@ -21,8 +21,9 @@ public:
         client_.prepare();
     }
 
-    void write(std::span<const sdk::Op> ops, sdk::Results& results) override {
-        es::WriteReport report = client_.write(ops);
+    void write_with_control(std::span<const sdk::Op> ops, sdk::Results& results,
+                            const sdk::WriteControl& control) override {
+        es::WriteReport report = client_.write(ops, control);
         if (report.call_failure) {
             results.retry_unanswered(std::move(*report.call_failure));
             return;
@@ -33,8 +34,10 @@ public:
         }
     }
 
-    // Every acknowledged bulk item is already durable (the server's translog);
-    // visibility follows the index's refresh interval.
+    // Writes through: a bulk item answered OK is in the shard's translog,
+    // fsynced before the answer under the default
+    // index.translog.durability=request, so there is nothing to flush.
+    // Visibility to searches follows the index's refresh interval.
     sdk::Status flush(std::string& /*error*/) override { return sdk::Status::Ok; }
 
     sdk::Status health(std::string& error) override { return client_.health(error); }

@@ -70,8 +70,8 @@ public:
     explicit PluginSink(std::unique_ptr<plugin::SinkHandle> handle) : handle_(std::move(handle)) {}
     std::string name() const override { return handle_->plugin().info().name; }
     std::vector<plugin::SinkResult> write(std::span<const plugin::SinkOp> ops,
-                                          [[maybe_unused]] const plugin::WriteControl& control) override {
-        return handle_->write(ops);
+                                          const plugin::WriteControl& control) override {
+        return handle_->write(ops, control);
     }
     Status flush() override { return handle_->flush(); }
 

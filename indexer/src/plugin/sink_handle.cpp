@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <array>
+#include <ctime>
 #include <utility>
 
 namespace indexer::plugin {
@@ -13,6 +14,41 @@ constexpr std::size_t kErrorBufferSize = 2048;
 
 indexer_str to_raw(std::string_view text) noexcept {
     return indexer_str{text.data(), text.size()};
+}
+
+std::int64_t monotonic_now_ms() noexcept {
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    return static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
+}
+
+// The ABI's deadline is on CLOCK_MONOTONIC; steady_clock's epoch is not
+// promised to be the same, so the remaining time is carried over instead.
+std::int64_t to_deadline_ms(std::chrono::steady_clock::time_point deadline) noexcept {
+    using std::chrono::steady_clock;
+    // Past a century a deadline is as good as none (and would overflow).
+    constexpr auto kFarAway = std::chrono::hours(24 * 365 * 100);
+    if (deadline == steady_clock::time_point::max()) return INDEXER_SINK_NO_DEADLINE;
+    const auto remaining = deadline - steady_clock::now();
+    if (remaining > kFarAway) return INDEXER_SINK_NO_DEADLINE;
+    // Rounded down: a plugin may return a little early, never late.
+    return monotonic_now_ms() + std::chrono::floor<std::chrono::milliseconds>(remaining).count();
+}
+
+// The stop token handed to plugins: a std::atomic<bool> the host's other
+// threads set. Any thread may read it.
+int stop_flag_is_set(const void* token) noexcept {
+    return static_cast<const std::atomic<bool>*>(token)->load(std::memory_order_acquire) ? 1 : 0;
+}
+
+// Why a write was not even started, or empty when it may start.
+std::string_view refusal(const WriteControl& control) noexcept {
+    if (control.stop != nullptr && control.stop->load(std::memory_order_acquire))
+        return "the host asked the sink to stop";
+    if (control.deadline != std::chrono::steady_clock::time_point::max() &&
+        std::chrono::steady_clock::now() >= control.deadline)
+        return "the write's deadline had passed";
+    return {};
 }
 
 }  // namespace
@@ -38,6 +74,7 @@ SinkHandle::SinkHandle(SinkHandle&& other) noexcept
       raw_(std::exchange(other.raw_, nullptr)),
       instance_(std::move(other.instance_)),
       results_left_unset_(other.results_left_unset_),
+      results_with_invalid_status_(other.results_with_invalid_status_),
       raw_ops_(std::move(other.raw_ops_)),
       raw_results_(std::move(other.raw_results_)) {
     other.plugin_.reset();
@@ -51,6 +88,7 @@ SinkHandle& SinkHandle::operator=(SinkHandle&& other) noexcept {
         raw_ = std::exchange(other.raw_, nullptr);
         instance_ = std::move(other.instance_);
         results_left_unset_ = other.results_left_unset_;
+        results_with_invalid_status_ = other.results_with_invalid_status_;
         raw_ops_ = std::move(other.raw_ops_);
         raw_results_ = std::move(other.raw_results_);
     }
@@ -72,14 +110,22 @@ bool SinkHandle::has_flush() const noexcept {
     return plugin_ != nullptr && plugin_->has_flush();
 }
 
+bool SinkHandle::has_write_control() const noexcept {
+    return plugin_ != nullptr && plugin_->has_write_control();
+}
+
 bool SinkHandle::has_health() const noexcept {
     return plugin_ != nullptr && plugin_->has_health();
 }
 
-std::vector<SinkResult> SinkHandle::write(std::span<const SinkOp> ops) {
+std::vector<SinkResult> SinkHandle::write(std::span<const SinkOp> ops, const WriteControl& control) {
     std::vector<SinkResult> results(ops.size());
     if (plugin_ == nullptr) {
         for (auto& result : results) result.message = "the sink handle is closed";
+        return results;
+    }
+    if (const std::string_view why = refusal(control); !why.empty()) {
+        for (auto& result : results) result.message = fmt::format("write not started: {}", why);
         return results;
     }
     raw_ops_.resize(ops.size());
@@ -94,7 +140,17 @@ std::vector<SinkResult> SinkHandle::write(std::span<const SinkOp> ops) {
     }
     raw_results_.assign(ops.size(), indexer_sink_result{INDEXER_SINK_UNSET, 0, nullptr});
 
-    plugin_->functions_.write(raw_, raw_ops_.data(), raw_ops_.size(), raw_results_.data());
+    if (plugin_->functions_.write_with_control != nullptr) {
+        indexer_sink_write_control raw_control{};
+        raw_control.struct_size = sizeof(indexer_sink_write_control);
+        raw_control.deadline_ms = to_deadline_ms(control.deadline);
+        raw_control.stop_requested = control.stop != nullptr ? &stop_flag_is_set : nullptr;
+        raw_control.stop_token = control.stop;
+        plugin_->functions_.write_with_control(raw_, raw_ops_.data(), raw_ops_.size(), raw_results_.data(),
+                                               &raw_control);
+    } else {
+        plugin_->functions_.write(raw_, raw_ops_.data(), raw_ops_.size(), raw_results_.data());
+    }
 
     const std::string& name = plugin_->name();
     std::size_t unset = 0;
@@ -136,6 +192,7 @@ std::vector<SinkResult> SinkHandle::write(std::span<const SinkOp> ops) {
                       instance_, name, plugin_->info().path.string(), unset, results.size());
     }
     if (invalid != 0) {
+        results_with_invalid_status_ += invalid;
         spdlog::error(
             "{}: sink plugin '{}' ({}) returned an invalid status for {} of {} results; treating them "
             "as RETRY",

@@ -222,6 +222,10 @@ Status SinkPlugin::initialise() {
     // Fields beyond struct_size are absent, whatever the plugin left there.
     if (!covers(table_size, offsetof(indexer_sink_functions, flush))) functions_.flush = nullptr;
     if (!covers(table_size, offsetof(indexer_sink_functions, health))) functions_.health = nullptr;
+    // An ABI 1.0 plugin's table ends at health: its writes go through plain write.
+    if (!covers(table_size, offsetof(indexer_sink_functions, write_with_control))) {
+        functions_.write_with_control = nullptr;
+    }
     return Status::ok();
 }
 

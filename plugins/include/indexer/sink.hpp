@@ -13,6 +13,14 @@
 //
 // Use the macro once per plugin, at global scope, in one .cpp file.
 //
+// A sink that can wait (on a network, a disk) overrides write_with_control
+// instead of write: it gets a WriteControl with the call's deadline and the
+// host's "stop now", bounds every wait by them, and returns early when
+// control.interrupted() says so. It may leave the ops it did not finish
+// unanswered: the glue marks them RETRY with the reason. A sink that
+// overrides only write still builds and works; its writes just cannot be
+// interrupted.
+//
 // The macro's glue catches every exception so that none crosses the C
 // boundary: a throwing constructor becomes an open error, a throwing write
 // marks every op it had not answered yet RETRY with the exception's message.
@@ -24,8 +32,11 @@
 
 #include <indexer/sink_plugin.h>
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <exception>
 #include <memory>
@@ -33,6 +44,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace indexer::sdk {
@@ -121,7 +133,78 @@ private:
     std::deque<std::string>* messages_;
 };
 
+// The deadline and the host's "stop now" of one write (ABI 1.1). Valid only
+// during the write call. Default-constructed: no deadline, never stops.
+class WriteControl {
+public:
+    using Clock = std::chrono::steady_clock;
+
+    WriteControl() noexcept = default;
+    // Reads only the fields `raw->struct_size` covers; `raw` may be NULL.
+    explicit WriteControl(const indexer_sink_write_control* raw) noexcept {
+        if (raw == nullptr) return;
+        if (covers(raw, offsetof(indexer_sink_write_control, deadline_ms), sizeof(std::int64_t)) &&
+            raw->deadline_ms != INDEXER_SINK_NO_DEADLINE) {
+            deadline_ = from_monotonic_ms(raw->deadline_ms);
+        }
+        if (covers(raw, offsetof(indexer_sink_write_control, stop_token), sizeof(const void*)) &&
+            raw->stop_requested != nullptr) {
+            stop_requested_ = raw->stop_requested;
+            stop_token_ = raw->stop_token;
+        }
+    }
+
+    bool has_deadline() const noexcept { return deadline_ != Clock::time_point::max(); }
+    // Clock::time_point::max() when there is none.
+    Clock::time_point deadline() const noexcept { return deadline_; }
+    bool deadline_passed() const noexcept { return has_deadline() && Clock::now() >= deadline_; }
+    // Asks the host (cheap; any thread of the sink may ask during the call).
+    bool stop_requested() const noexcept {
+        return stop_requested_ != nullptr && stop_requested_(stop_token_) != 0;
+    }
+
+    // Why the write must return now, or empty while it may go on. Ask it at
+    // least every 50 ms while waiting.
+    std::string_view interrupted() const noexcept {
+        if (stop_requested()) return "the host asked the write to stop";
+        if (deadline_passed()) return "the write's deadline passed";
+        return {};
+    }
+
+    // How long a wait may last: the time left until the deadline, at most
+    // `slice` (so that stop is seen in time), never negative.
+    std::chrono::milliseconds wait_slice(
+        std::chrono::milliseconds slice = std::chrono::milliseconds(50)) const noexcept {
+        if (!has_deadline()) return slice;
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline_ - Clock::now());
+        if (left <= std::chrono::milliseconds::zero()) return std::chrono::milliseconds::zero();
+        return left < slice ? left : slice;
+    }
+
+private:
+    static bool covers(const indexer_sink_write_control* raw, std::size_t offset, std::size_t size) noexcept {
+        return raw->struct_size >= offset + size;
+    }
+    static Clock::time_point from_monotonic_ms(std::int64_t deadline_ms) noexcept {
+        timespec now{};
+        ::clock_gettime(CLOCK_MONOTONIC, &now);
+        const std::int64_t now_ms = static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1'000'000;
+        // The remaining time carries over: steady_clock need not share CLOCK_MONOTONIC's epoch.
+        const std::int64_t left_ms = deadline_ms > now_ms ? deadline_ms - now_ms : 0;
+        // Past a century a deadline is as good as none (and would overflow the clock).
+        constexpr std::int64_t kCenturyMs = std::int64_t{100} * 365 * 24 * 3600 * 1000;
+        if (left_ms > kCenturyMs) return Clock::time_point::max();
+        return Clock::now() + std::chrono::milliseconds(left_ms);
+    }
+
+    Clock::time_point deadline_ = Clock::time_point::max();
+    int (*stop_requested_)(const void*) = nullptr;
+    const void* stop_token_ = nullptr;
+};
+
 // Base class of a C++ sink. The constructor (of the derived class) opens it.
+// Override write or write_with_control (one of them; INDEXER_SINK_PLUGIN
+// refuses a class that overrides neither).
 class Sink {
 public:
     virtual ~Sink() = default;
@@ -129,8 +212,17 @@ public:
     Sink(const Sink&) = delete;
     Sink& operator=(const Sink&) = delete;
 
-    virtual void write(std::span<const Op> ops, Results& results) = 0;
-    // OK, or RETRY with `error` set.
+    // A write without deadline.
+    virtual void write(std::span<const Op> ops, Results& results) { write_with_control(ops, results, {}); }
+    // A write bounded by `control`; the host always calls this one. Ops left
+    // unanswered when it returns interrupted become RETRY with the reason.
+    virtual void write_with_control(std::span<const Op> ops, Results& results,
+                                    const WriteControl& /*control*/) {
+        write(ops, results);
+    }
+    // Makes every op answered OK since the last flush durable: OK, or RETRY
+    // with `error` set (the host then writes the batch again). The host calls
+    // it after a batch's writes, before committing; see <indexer/sink_plugin.h>.
     virtual Status flush(std::string& /*error*/) { return Status::Ok; }
     // OK when the backend answers, otherwise RETRY with `error` set.
     virtual Status health(std::string& /*error*/) { return Status::Ok; }
@@ -186,16 +278,25 @@ int open(const char* instance, const char* config_json, std::size_t config_size,
     return 1;
 }
 
-inline void write(indexer_sink_handle* handle, const indexer_sink_op* ops, std::size_t count,
-                  indexer_sink_result* results) noexcept {
+inline void write_with_control(indexer_sink_handle* handle, const indexer_sink_op* ops, std::size_t count,
+                               indexer_sink_result* results,
+                               const indexer_sink_write_control* raw_control) noexcept {
     Handle* h = from(handle);
     h->messages.clear();
     Results answers(results, count, h->messages);
     try {
+        const WriteControl control(raw_control);
         h->ops.clear();
         h->ops.reserve(count);
         for (std::size_t i = 0; i < count; ++i) h->ops.emplace_back(ops[i]);
-        h->sink->write(std::span<const Op>(h->ops), answers);
+        if (const std::string_view why = control.interrupted(); !why.empty()) {
+            answers.retry_unanswered("not written: " + std::string(why));
+            return;
+        }
+        h->sink->write_with_control(std::span<const Op>(h->ops), answers, control);
+        if (const std::string_view why = control.interrupted(); !why.empty()) {
+            answers.retry_unanswered("not written: " + std::string(why));
+        }
     } catch (const std::exception& e) {
         try {
             answers.retry_unanswered(std::string("sink threw: ") + e.what());
@@ -209,6 +310,11 @@ inline void write(indexer_sink_handle* handle, const indexer_sink_op* ops, std::
         } catch (...) {
         }
     }
+}
+
+inline void write(indexer_sink_handle* handle, const indexer_sink_op* ops, std::size_t count,
+                  indexer_sink_result* results) noexcept {
+    write_with_control(handle, ops, count, results, nullptr);
 }
 
 inline void close(indexer_sink_handle* handle) noexcept {
@@ -232,8 +338,18 @@ std::uint32_t probe(indexer_sink_handle* handle, char* error, std::size_t error_
     return INDEXER_SINK_RETRY;
 }
 
+// &SinkClass::write names Sink::write unless SinkClass (or a base between)
+// declares its own.
+template <class SinkClass>
+constexpr bool overrides_a_write =
+    !std::is_same_v<decltype(&SinkClass::write), void (Sink::*)(std::span<const Op>, Results&)> ||
+    !std::is_same_v<decltype(&SinkClass::write_with_control),
+                    void (Sink::*)(std::span<const Op>, Results&, const WriteControl&)>;
+
 template <class SinkClass>
 int init(const indexer_host_api* api, indexer_sink_functions* functions) noexcept {
+    static_assert(std::is_base_of_v<Sink, SinkClass>, "a sink derives from indexer::sdk::Sink");
+    static_assert(overrides_a_write<SinkClass>, "a sink overrides write or write_with_control");
     if (functions == nullptr || functions->struct_size < sizeof(indexer_sink_functions)) return 1;
     host() = api;
     functions->struct_size = sizeof(indexer_sink_functions);
@@ -242,6 +358,7 @@ int init(const indexer_host_api* api, indexer_sink_functions* functions) noexcep
     functions->close = &close;
     functions->flush = &probe<&Sink::flush>;
     functions->health = &probe<&Sink::health>;
+    functions->write_with_control = &write_with_control;
     return 0;
 }
 

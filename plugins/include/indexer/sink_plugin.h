@@ -22,6 +22,10 @@
  *     at the end, and a reader treats a field beyond `struct_size` as absent.
  *   - The layouts of indexer_sink_op and indexer_sink_result are frozen within
  *     a major version (they are passed as arrays).
+ *   - A plugin built for an older minor fills a shorter indexer_sink_functions
+ *     (a smaller struct_size): it keeps loading, and the functions it lacks
+ *     are absent. A 1.0 plugin has no write_with_control, so its writes have
+ *     no deadline and cannot be interrupted.
  *
  * No C++ exception, longjmp or ownership crosses this boundary. Errors are
  * data: statuses, result codes and messages.
@@ -39,7 +43,11 @@ extern "C" {
 #endif
 
 #define INDEXER_SINK_ABI_MAJOR 1
-#define INDEXER_SINK_ABI_MINOR 0
+/* Minor versions:
+ *   1.0  open, write, close, flush, health.
+ *   1.1  write_with_control: a write with a deadline and a "stop now" token;
+ *        the durability contract of write and flush spelled out below. */
+#define INDEXER_SINK_ABI_MINOR 1
 
 #define INDEXER_SINK_MAGIC_SYMBOL "indexer_sink_magic"
 #define INDEXER_SINK_INIT_SYMBOL "indexer_sink_init_v1"
@@ -144,6 +152,50 @@ typedef struct indexer_sink_result {
 } indexer_sink_result;
 
 /* ------------------------------------------------------------------------ */
+/* How long a write may take (ABI 1.1)                                      */
+/* ------------------------------------------------------------------------ */
+
+/* indexer_sink_write_control.deadline_ms when the write has no deadline. */
+#define INDEXER_SINK_NO_DEADLINE INT64_MAX
+
+/*
+ * Given to write_with_control. Owned by the host, valid for the duration of
+ * the call only. Append-only: a plugin reads a field only when struct_size
+ * covers it.
+ *
+ * The deadline is an absolute instant on CLOCK_MONOTONIC, in milliseconds
+ * (clock_gettime(CLOCK_MONOTONIC) seconds * 1000 + nanoseconds / 1000000),
+ * rather than a remaining budget: a plugin passes the same instant to every
+ * wait of the call (connect, send, each poll) without subtracting the time
+ * spent so far, and time lost between the host computing it and the plugin
+ * reading it is not silently added. CLOCK_MONOTONIC is what C's
+ * clock_gettime, C++'s steady_clock, Rust's Instant and Go's
+ * unix.ClockGettime read on Linux; it does not jump with the wall clock.
+ *
+ * By the deadline, or as soon as stop_requested answers non-zero, the plugin
+ * returns: it starts no new I/O, abandons what is in flight, and sets every op
+ * whose outcome it does not know yet to INDEXER_SINK_RETRY with a message
+ * saying why ("deadline passed", "stop requested"). An op the backend already
+ * acknowledged keeps its OK. A plugin checks stop_requested at least every
+ * 50 ms while it waits, so that the host gets control back within about
+ * 100 ms of asking.
+ */
+typedef struct indexer_sink_write_control {
+    uint32_t struct_size; /* sizeof(indexer_sink_write_control) as the host saw it */
+    uint32_t reserved;    /* zero */
+    /* CLOCK_MONOTONIC milliseconds by which write_with_control returns;
+     * INDEXER_SINK_NO_DEADLINE for none. May already have passed: then the
+     * plugin answers every op RETRY without I/O. */
+    int64_t deadline_ms;
+    /* Non-zero once the host wants the call to return as soon as possible
+     * (shutdown, partition revoked). May be NULL (never stops). Cheap,
+     * non-blocking, callable from any thread of the plugin during the call,
+     * any number of times; pass it `stop_token`. */
+    int (*stop_requested)(const void* stop_token);
+    const void* stop_token;
+} indexer_sink_write_control;
+
+/* ------------------------------------------------------------------------ */
 /* The plugin's functions                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -176,20 +228,53 @@ typedef struct indexer_sink_functions {
     /* Required. Writes `count` ops and sets `results[i]` for every i. A
      * failure of the whole call (server unreachable) marks every op RETRY
      * with one message. Ops of one id appear in the order they must apply.
-     * `count` may be 0 (then `ops` and `results` may be NULL). */
+     * `count` may be 0 (then `ops` and `results` may be NULL).
+     *
+     * What OK means: the backend acknowledged the op with whatever durability
+     * it gives an acknowledged write (each sink's README says which), or the
+     * plugin holds the op in a buffer that its flush makes durable. Once
+     * every op of a batch is settled and flush (when present) returned OK,
+     * the host commits the batch's source offsets and never writes those ops
+     * again. A plugin that cannot say this of an op answers RETRY.
+     *
+     * The host calls this only for a plugin without write_with_control;
+     * such a write has no deadline and cannot be interrupted, so a host stop
+     * waits for it (up to the plugin's own timeouts). */
     void (*write)(indexer_sink_handle* handle, const indexer_sink_op* ops, size_t count,
                   indexer_sink_result* results);
 
     /* Required. Releases the handle; the handle is not used again. */
     void (*close)(indexer_sink_handle* handle);
 
-    /* Optional (may be NULL). Makes buffered writes durable/visible.
-     * Returns an indexer_sink_status (OK or RETRY), with a reason in `error`. */
+    /* Optional (may be NULL). Makes every op that write answered OK on this
+     * handle since the last flush durable. Returns an indexer_sink_status:
+     * OK, or RETRY with a reason in `error`.
+     *
+     * The contract with the host:
+     *   - The host calls flush after the writes of a batch (once every op of
+     *     the batch is OK or REJECT) and before it commits the batch's source
+     *     offsets; it never commits a batch whose flush did not return OK.
+     *   - A RETRY from flush means the plugin may have lost any op it
+     *     answered OK since the last successful flush: the host writes all of
+     *     the batch's ops again (OK'd ones included), then flushes again.
+     *   - Without flush (NULL), OK from write alone lets the host commit.
+     * A plugin that writes through (every OK already durable) leaves flush
+     * NULL or returns OK without I/O. flush has no deadline argument: it is
+     * bounded by the plugin's own timeouts, so keep it short. */
     uint32_t (*flush)(indexer_sink_handle* handle, char* error, size_t error_size);
 
     /* Optional (may be NULL). Probes the backend. Returns INDEXER_SINK_OK when
      * it answers, otherwise INDEXER_SINK_RETRY with a reason in `error`. */
     uint32_t (*health)(indexer_sink_handle* handle, char* error, size_t error_size);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* Optional (may be NULL, and absent when struct_size ends before it).
+     * write with a deadline and a stop token; everything said of write holds.
+     * `control` is never NULL. When present the host calls this instead of
+     * write (write stays required, for hosts of ABI 1.0). */
+    void (*write_with_control)(indexer_sink_handle* handle, const indexer_sink_op* ops, size_t count,
+                               indexer_sink_result* results, const indexer_sink_write_control* control);
 } indexer_sink_functions;
 
 typedef int (*indexer_sink_init_fn)(const indexer_host_api* host, indexer_sink_functions* functions);

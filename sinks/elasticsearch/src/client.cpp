@@ -75,6 +75,7 @@ struct Client::Call {
     std::deque<Request> requests;  // a deque: splitting appends without moving the others
     std::size_t unfinished = 0;
     bool answered = false;                 // some server answered over HTTP
+    bool interrupted = false;              // the deadline passed or the host said stop
     std::vector<std::string> host_errors;  // the last transport error per host
 };
 
@@ -108,13 +109,17 @@ void Client::prepare() {
     }
 }
 
-Client::IndexState Client::ensure_index(std::string& why) {
+Client::IndexState Client::ensure_index(std::string& why, const indexer::sdk::WriteControl& control) {
     const std::size_t host = hosts_.pick();
     const std::string url = config_.hosts[host] + "/" + path_segment(config_.index);
     HttpRequest head;
     head.method = "HEAD";
     head.url = url;
-    HttpResponse exists = transport_.perform(head);
+    HttpResponse exists = transport_.perform(head, control);
+    if (exists.abandoned) {
+        why = exists.error;
+        return IndexState::Pending;
+    }
     if (exists.status == 0) {
         hosts_.failed(host);
         why = redact_(exists.error);
@@ -128,7 +133,11 @@ Client::IndexState Client::ensure_index(std::string& why) {
     create.url = url;
     create.body = config_.create_index_body;
     create.content_type = "application/json";
-    const HttpResponse created = transport_.perform(create);
+    const HttpResponse created = transport_.perform(create, control);
+    if (created.abandoned) {
+        why = created.error;
+        return IndexState::Pending;
+    }
     if (created.status == 0) {
         hosts_.failed(host);
         why = redact_(created.error);
@@ -149,12 +158,12 @@ Client::IndexState Client::ensure_index(std::string& why) {
     return created.status == 429 || created.status >= 500 ? IndexState::Pending : IndexState::Refused;
 }
 
-WriteReport Client::write(std::span<const Op> ops) {
+WriteReport Client::write(std::span<const Op> ops, const indexer::sdk::WriteControl& control) {
     WriteReport report;
     if (ops.empty()) return report;
     if (index_pending_) {
         std::string why;
-        const IndexState state = ensure_index(why);
+        const IndexState state = ensure_index(why, control);
         if (state != IndexState::Ready) {
             report.call_failure = "index \"" + config_.index + "\" is not created yet: " + why;
             return report;
@@ -168,7 +177,7 @@ WriteReport Client::write(std::span<const Op> ops) {
         report.outcomes[rejected.op] = OpOutcome{Status::Reject, 0, std::move(rejected.reason)};
     }
 
-    Call call{ops, report.outcomes, {}, 0, false, std::vector<std::string>(config_.hosts.size())};
+    Call call{ops, report.outcomes, {}, 0, false, false, std::vector<std::string>(config_.hosts.size())};
     for (auto& planned : plan.requests) {
         Request request;
         request.ops = std::move(planned.ops);
@@ -179,6 +188,10 @@ WriteReport Client::write(std::span<const Op> ops) {
     call.unfinished = call.requests.size();
 
     while (call.unfinished > 0) {
+        if (const std::string_view why = control.interrupted(); !why.empty()) {
+            interrupt(call, why);
+            break;
+        }
         for (std::size_t r = 0; r < call.requests.size() && transport_.in_flight() < transport_.capacity();
              ++r) {
             const Request& request = call.requests[r];
@@ -188,10 +201,13 @@ WriteReport Client::write(std::span<const Op> ops) {
             });
             if (ready) start(call, r);
         }
-        std::vector<Completion> completions = transport_.wait();
+        std::vector<Completion> completions = transport_.wait(control);
         // Nothing in flight and nothing startable cannot happen (a request
         // only waits for earlier ones); the check keeps a bug from spinning.
-        if (completions.empty()) break;
+        if (completions.empty()) {
+            if (!control.interrupted().empty()) continue;  // handled at the top
+            break;
+        }
         for (Completion& completion : completions) {
             on_answer(call, static_cast<std::size_t>(completion.tag), std::move(completion.response));
         }
@@ -212,7 +228,7 @@ WriteReport Client::write(std::span<const Op> ops) {
         }
     }
 
-    if (!call.answered && plan.rejected.empty()) {
+    if (!call.answered && !call.interrupted && plan.rejected.empty()) {
         std::string reason = join(call.host_errors);
         report.call_failure = reason.empty() ? "no server answered" : std::move(reason);
     }
@@ -238,9 +254,26 @@ void Client::start(Call& call, std::size_t r) {
     request.state = Request::State::InFlight;
 }
 
+// Every op without an answer yet becomes RETRY; the requests in flight were
+// abandoned by the transport (their completions carry the same reason).
+void Client::interrupt(Call& call, std::string_view why) {
+    call.interrupted = true;
+    for (auto& outcome : call.outcomes) {
+        if (outcome.status == Status::Unset) outcome = {Status::Retry, 0, "not written: " + std::string(why)};
+    }
+}
+
 void Client::on_answer(Call& call, std::size_t r, HttpResponse response) {
     Request& request = call.requests[r];
     const std::string& host = config_.hosts[request.host];
+    if (response.abandoned) {
+        // Not the host's fault: no failover, no cooldown.
+        call.interrupted = true;
+        const std::string message = "not written: " + redact_(response.error);
+        for (std::size_t op : request.ops) call.outcomes[op] = OpOutcome{Status::Retry, 0, message};
+        finish(call, r);
+        return;
+    }
     if (response.status == 0) {
         std::string error = redact_(response.error);
         if (hosts_.failed(request.host)) log(LogLevel::Warn, "host " + host + " does not answer: " + error);

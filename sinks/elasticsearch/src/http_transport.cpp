@@ -175,32 +175,44 @@ struct HttpTransport::Impl {
         }
     }
 
-    std::vector<Completion> wait() {
+    std::vector<Completion> wait(const indexer::sdk::WriteControl& control) {
         while (finished.empty() && busy > 0) {
+            if (const std::string_view why = control.interrupted(); !why.empty()) {
+                end_all(why, /*abandoned=*/true);
+                break;
+            }
             int running = 0;
             const CURLMcode performed = curl_multi_perform(multi, &running);
             collect();
             if (!finished.empty()) break;
             if (performed != CURLM_OK) {
-                fail_all(std::string("curl_multi_perform: ") + curl_multi_strerror(performed));
+                end_all(std::string("curl_multi_perform: ") + curl_multi_strerror(performed),
+                        /*abandoned=*/false);
                 break;
             }
-            curl_multi_poll(multi, nullptr, 0, 1000, nullptr);
+            // Short slices: the stop flag cannot wake curl, so it is polled.
+            curl_multi_poll(multi, nullptr, 0, static_cast<int>(control.wait_slice().count()), nullptr);
         }
         std::vector<Completion> out;
         out.swap(finished);
         return out;
     }
 
-    // The multi handle itself broke: every request in flight failed.
-    void fail_all(const std::string& reason) {
+    // Ends every request in flight unanswered (status 0), its connection
+    // closed: curl cannot reuse one mid-transfer.
+    //   abandoned: the caller must return now (deadline, stop); not the server's doing.
+    //   otherwise: the multi handle itself broke; every request failed.
+    void end_all(std::string_view reason, bool abandoned) {
         for (auto& slot : slots) {
             if (!slot.busy) continue;
             curl_multi_remove_handle(multi, slot.easy);
             slot.busy = false;
             --busy;
             HttpResponse response;
-            response.error = slot.method + " " + without_query(slot.url) + ": " + reason;
+            response.abandoned = abandoned;
+            const std::string request = slot.method + " " + without_query(slot.url);
+            response.error = abandoned ? std::string(reason) + "; " + request + " was abandoned unanswered"
+                                       : request + ": " + std::string(reason);
             finished.push_back(Completion{slot.tag, std::move(response)});
         }
     }
@@ -221,11 +233,11 @@ void HttpTransport::start(std::uint64_t tag, const HttpRequest& request) {
     impl_->start(tag, request);
 }
 
-std::vector<Completion> HttpTransport::wait() {
-    return impl_->wait();
+std::vector<Completion> HttpTransport::wait(const indexer::sdk::WriteControl& control) {
+    return impl_->wait(control);
 }
 
-HttpResponse HttpTransport::perform(const HttpRequest& request) {
+HttpResponse HttpTransport::perform(const HttpRequest& request, const indexer::sdk::WriteControl& control) {
     impl_->start(kPerformTag, request);
     for (;;) {
         auto& finished = impl_->finished;
@@ -237,7 +249,7 @@ HttpResponse HttpTransport::perform(const HttpRequest& request) {
             return response;
         }
         // Completions of other requests stay queued for the next wait().
-        std::vector<Completion> done = impl_->wait();
+        std::vector<Completion> done = impl_->wait(control);
         finished.insert(finished.end(), std::make_move_iterator(done.begin()),
                         std::make_move_iterator(done.end()));
     }

@@ -36,7 +36,8 @@ public:
         sdk::log(sdk::LogLevel::Info, "opened for " + std::string(instance) + ": " + servers);
     }
 
-    void write(std::span<const sdk::Op> ops, sdk::Results& results) override {
+    void write_with_control(std::span<const sdk::Op> ops, sdk::Results& results,
+                            const sdk::WriteControl& control) override {
         ops_.clear();
         positions_.clear();
         for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -50,12 +51,17 @@ public:
             positions_.push_back(i);
         }
         results_.assign(ops_.size(), core::OpResult{});
-        client_.write(ops_, results_);
+        client_.write(ops_, results_, control);
         for (std::size_t j = 0; j < results_.size(); ++j) {
             core::OpResult& result = results_[j];
             results.set(positions_[j], to_sdk(result.outcome), result.native_code, std::move(result.message));
         }
     }
+
+    // Nothing to flush: an op is OK once memcached answered STORED/DELETED,
+    // and memcached keeps nothing durable anyway (a restart or an eviction
+    // loses it; the README says so).
+    sdk::Status flush(std::string& /*error*/) override { return sdk::Status::Ok; }
 
     sdk::Status health(std::string& error) override {
         if (auto failure = client_.health()) {

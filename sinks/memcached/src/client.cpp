@@ -22,10 +22,11 @@ std::size_t Client::server_for(const BuiltKey& key) const {
 
 ExchangeOptions Client::exchange_options(bool contact_down_servers) const {
     return ExchangeOptions{config_.connect_timeout, config_.io_timeout, config_.dead_server_retry,
-                           contact_down_servers};
+                           contact_down_servers, nullptr};
 }
 
-void Client::write(std::span<const WriteOp> ops, std::span<OpResult> results) {
+void Client::write(std::span<const WriteOp> ops, std::span<OpResult> results,
+                   const indexer::sdk::WriteControl& control) {
     for (auto& queue : requests_) queue.clear();
     const std::uint32_t exptime =
         exptime_for(config_.ttl_seconds, static_cast<std::int64_t>(std::time(nullptr)));
@@ -64,7 +65,9 @@ void Client::write(std::span<const WriteOp> ops, std::span<OpResult> results) {
         // connection: they apply in the order given.
         requests_[server].push_back(std::move(request));
     }
-    run_exchange(channels_, requests_, results, exchange_options(false));
+    ExchangeOptions options = exchange_options(false);
+    options.control = &control;
+    run_exchange(channels_, requests_, results, options);
 }
 
 std::optional<std::string> Client::health() {

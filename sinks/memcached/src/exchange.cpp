@@ -44,9 +44,15 @@ public:
             now = Clock::now();
             fds.clear();
             owners.clear();
+            const std::string_view interrupted =
+                options_.control != nullptr ? options_.control->interrupted() : std::string_view{};
             Clock::time_point wake = Clock::time_point::max();
             for (Flight& flight : flights) {
                 if (flight.done) continue;
+                if (!interrupted.empty()) {
+                    fail(flight, "not written: " + std::string(interrupted), MEMCACHED_TIMEOUT, false, now);
+                    continue;
+                }
                 if (now >= flight.deadline) {
                     fail(flight, timeout_reason(flight), MEMCACHED_TIMEOUT, true, now);
                     continue;
@@ -61,7 +67,10 @@ public:
                 wake = std::min(wake, flight.deadline);
             }
             if (fds.empty()) return;
-            const auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
+            auto wait = std::chrono::ceil<std::chrono::milliseconds>(wake - now).count();
+            // The stop flag cannot wake poll(): wait in short slices when there is one.
+            if (options_.control != nullptr)
+                wait = std::min<long long>(wait, options_.control->wait_slice().count());
             const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<long long>(wait, 0)));
             if (ready < 0 && errno != EINTR) {
                 const std::string reason = std::string("poll: ") + std::strerror(errno);

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "support/http.hpp"
+#include "support/stopped_write.hpp"
 #include "support/tcp_proxy.hpp"
 #include "support/test_services.hpp"
 
@@ -34,6 +35,9 @@ using plugin::SinkHandle;
 using plugin::SinkOp;
 using plugin::SinkPlugin;
 using plugin::SinkResult;
+using plugin::WriteControl;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
@@ -383,6 +387,49 @@ TEST_P(ElasticsearchSink, AServerThatHangsMakesTheOpsRetryOnceTheRequestTimesOut
     results = write(*sink, Batch().upsert("slow-1", {{"a", 1}}).remove("slow-2"));
     EXPECT_EQ(count(results, OpStatus::Ok), 2U) << not_ok(results);
     EXPECT_TRUE(get("slow-1"));
+}
+
+TEST_P(ElasticsearchSink, AHungServerGivesRetryByTheWritesDeadlineLongBeforeTheRequestTimeout) {
+    auto proxy = testing::TcpProxy::for_url(url_);
+    proxy->start();
+    auto sink = open(config({{"request_timeout_ms", 60000}}, {proxy->url()}));
+    ASSERT_TRUE(sink);
+    proxy->pause(true);
+    const Batch batch = Batch().upsert("hung-1", {{"a", 1}}).remove("hung-2");
+    const auto ops = batch.ops();
+    const auto started = Clock::now();
+
+    auto results = sink->write(ops, WriteControl{started + milliseconds(500), nullptr});
+
+    const auto took = Clock::now() - started;
+    EXPECT_GE(took, milliseconds(450));
+    EXPECT_LT(took, milliseconds(1500));
+    ASSERT_EQ(count(results, OpStatus::Retry), 2U) << not_ok(results);
+    EXPECT_THAT(results[0].message, HasSubstr("deadline passed"));
+    EXPECT_THAT(results[0].message, HasSubstr("/_bulk"));
+    // The abandoned request does not poison the next write.
+    proxy->pause(false);
+    results = write(*sink, batch);
+    EXPECT_EQ(count(results, OpStatus::Ok), 2U) << not_ok(results);
+}
+
+TEST_P(ElasticsearchSink, StopReturnsAWriteToAHungServerPromptly) {
+    auto proxy = testing::TcpProxy::for_url(url_);
+    proxy->start();
+    auto sink = open(config({{"request_timeout_ms", 60000}}, {proxy->url()}));
+    ASSERT_TRUE(sink);
+    proxy->pause(true);
+    const Batch batch = Batch().upsert("stopped-1", {{"a", 1}}).remove("stopped-2");
+    const auto ops = batch.ops();
+    // Under way once the hung server took the request's connection.
+    const auto stopped =
+        testing::stop_write_under_way(*sink, ops, [&] { return proxy->connections_accepted() > 0; });
+
+    ASSERT_TRUE(stopped.was_under_way);
+    EXPECT_LT(stopped.after_stop, milliseconds(200));
+    const auto& results = stopped.results;
+    ASSERT_EQ(count(results, OpStatus::Retry), 2U) << not_ok(results);
+    EXPECT_THAT(results[0].message, HasSubstr("the host asked the write to stop"));
 }
 
 TEST_P(ElasticsearchSink, NothingListeningMakesEveryOpRetryWithCurlsReasonAndNoCredentials) {

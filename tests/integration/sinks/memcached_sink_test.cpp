@@ -20,6 +20,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/stopped_write.hpp"
+#include "support/tcp_proxy.hpp"
 #include "support/test_services.hpp"
 
 namespace indexer {
@@ -31,6 +33,9 @@ using plugin::SinkHandle;
 using plugin::SinkOp;
 using plugin::SinkPlugin;
 using plugin::SinkResult;
+using plugin::WriteControl;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
 
 // --- helpers ----------------------------------------------------------------
 
@@ -399,6 +404,66 @@ TEST_F(MemcachedSinkTest, HealthAnswersWhenTheServerDoes) {
     ASSERT_TRUE(sink);
     const Status health = sink->health();
     EXPECT_TRUE(health.is_ok()) << health.message();
+}
+
+// A hung memcached: a proxy in front of the shared server that accepts
+// connections and forwards nothing.
+class MemcachedSinkHungServerTest : public MemcachedSinkTest {
+protected:
+    void SetUp() override {
+        MemcachedSinkTest::SetUp();
+        if (HasFatalFailure()) return;
+        proxy_ = testing::TcpProxy::for_url(server_);
+        proxy_->start();
+        proxy_->pause(true);
+    }
+    std::optional<SinkHandle> open_behind_proxy() {
+        return open_sink(config_for({"127.0.0.1:" + std::to_string(proxy_->port())},
+                                    R"(, "prefix": ")" + prefix_ + R"(", "io_timeout_ms": 60000)"));
+    }
+    std::vector<SinkOp> ops() const { return {upsert("hung-1", R"({"a":1})"), remove("hung-2")}; }
+
+    std::unique_ptr<testing::TcpProxy> proxy_;
+};
+
+TEST_F(MemcachedSinkHungServerTest, GivesRetryByTheWritesDeadlineLongBeforeTheIoTimeout) {
+    auto sink = open_behind_proxy();
+    ASSERT_TRUE(sink);
+    const auto started = Clock::now();
+
+    auto results = sink->write(ops(), WriteControl{started + milliseconds(500), nullptr});
+
+    const auto took = Clock::now() - started;
+    EXPECT_GE(took, milliseconds(450));
+    EXPECT_LT(took, milliseconds(1500));
+    ASSERT_EQ(results.size(), 2U);
+    for (const SinkResult& result : results) {
+        EXPECT_EQ(result.status, OpStatus::Retry);
+        EXPECT_NE(result.message.find("deadline passed"), std::string::npos) << result.message;
+    }
+    // Not the server's fault: it is not marked down, the next write goes through.
+    proxy_->pause(false);
+    results = sink->write(ops());
+    for (const SinkResult& result : results) EXPECT_EQ(result.status, OpStatus::Ok) << result.message;
+}
+
+TEST_F(MemcachedSinkHungServerTest, StopReturnsAWriteToAHungServerPromptly) {
+    auto sink = open_behind_proxy();
+    ASSERT_TRUE(sink);
+    const auto batch = ops();
+    // Under way once the hung server took the connection.
+    const auto stopped =
+        testing::stop_write_under_way(*sink, batch, [&] { return proxy_->connections_accepted() > 0; });
+
+    ASSERT_TRUE(stopped.was_under_way);
+    EXPECT_LT(stopped.after_stop, milliseconds(200));
+    const auto& results = stopped.results;
+    ASSERT_EQ(results.size(), 2U);
+    for (const SinkResult& result : results) {
+        EXPECT_EQ(result.status, OpStatus::Retry);
+        EXPECT_NE(result.message.find("the host asked the write to stop"), std::string::npos)
+            << result.message;
+    }
 }
 
 TEST(MemcachedSinkOpen, InvalidConfigFailsWithTheKeyPath) {

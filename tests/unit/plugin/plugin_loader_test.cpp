@@ -204,8 +204,13 @@ TEST(PluginsCommand, ListsNameVersionAbiAndPathAndTheErrorsOfBrokenPlugins) {
     EXPECT_EQ(status, 1) << "broken plugins in the path make the command fail";
     const std::string text = out.str();
     EXPECT_THAT(text, HasSubstr(test_plugin_dir().string()));
-    EXPECT_THAT(text, testing::ContainsRegex("test_recorder +1\\.2\\.3 +1\\.0 +" +
+    const std::string abi =
+        std::to_string(INDEXER_SINK_ABI_MAJOR) + "\\." + std::to_string(INDEXER_SINK_ABI_MINOR);
+    EXPECT_THAT(text, testing::ContainsRegex("test_recorder +1\\.2\\.3 +" + abi + " +" +
                                              test_plugin("test_recorder").string()));
+    // A plugin built for an older minor is listed with the ABI it was built for.
+    EXPECT_THAT(text, testing::ContainsRegex("test_abi_1_0 +1\\.0\\.0 +1\\.0 +" +
+                                             test_plugin("test_abi_1_0").string()));
     EXPECT_THAT(text, HasSubstr("error: indexer_sink_info.abi_major is"));
 }
 

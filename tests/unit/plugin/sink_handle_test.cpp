@@ -1,6 +1,7 @@
 #include <indexer/plugin/sink_handle.hpp>
 #include <indexer/plugin/sink_plugin.hpp>
 
+#include "support/stopped_write.hpp"
 #include "test_plugins.hpp"
 
 #include <gmock/gmock.h>
@@ -8,6 +9,9 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -18,7 +22,10 @@ using indexer::plugin::OpStatus;
 using indexer::plugin::SinkHandle;
 using indexer::plugin::SinkOp;
 using indexer::plugin::SinkPlugin;
+using indexer::plugin::WriteControl;
+using Clock = std::chrono::steady_clock;
 using indexer::testing::test_plugin;
+using std::chrono::milliseconds;
 using testing::HasSubstr;
 
 namespace {
@@ -166,6 +173,127 @@ TEST(SinkHandle, InvalidStatusFromThePluginBecomesRetry) {
     ASSERT_EQ(results.size(), 1U);
     EXPECT_EQ(results[0].status, OpStatus::Retry);
     EXPECT_THAT(results[0].message, HasSubstr("invalid status 42"));
+    EXPECT_EQ(sink.results_with_invalid_status(), 1U);
+    EXPECT_EQ(sink.results_left_unset(), 0U);
+}
+
+TEST(SinkHandle, AnExceptionThatIsNoStdExceptionAlsoBecomesRetry) {
+    SinkHandle sink = open("broken_write_throws_int");
+
+    const auto results = sink.write(upserts(2));
+
+    ASSERT_EQ(results.size(), 2U);
+    EXPECT_EQ(results[0].status, OpStatus::Ok);
+    EXPECT_EQ(results[1].status, OpStatus::Retry);
+    EXPECT_THAT(results[1].message, HasSubstr("sink threw an unknown exception"));
+}
+
+// --- the write's deadline and stop (ABI 1.1) ---------------------------------
+
+std::vector<SinkOp> waiting_batch() {
+    return {{OpKind::Upsert, "wait", "{}", 0, {}},
+            {OpKind::Upsert, "b", "{}", 0, {}},
+            {OpKind::Delete, "c", {}, 0, {}}};
+}
+
+// The interruptible fixture, told to set `entered` when its write starts waiting.
+SinkHandle open_interruptible(const std::atomic<bool>& entered) {
+    return open("test_interruptible",
+                "{\"announce_to\": " + std::to_string(reinterpret_cast<std::uintptr_t>(&entered)) + "}");
+}
+
+TEST(SinkHandleWriteControl, APluginBuiltForAbi10StillWritesThroughPlainWrite) {
+    SinkHandle sink = open("test_abi_1_0");
+    const std::atomic<bool> stop{false};
+
+    const auto results = sink.write(upserts(3), WriteControl{Clock::now() + std::chrono::seconds(5), &stop});
+
+    EXPECT_FALSE(sink.has_write_control());
+    ASSERT_EQ(results.size(), 3U);
+    for (const auto& result : results) {
+        EXPECT_EQ(result.status, OpStatus::Ok);
+        EXPECT_EQ(result.native_code, 10);  // the 1.0 plugin's own write answered
+    }
+}
+
+TEST(SinkHandleWriteControl, ThePluginReceivesTheDeadline) {
+    SinkHandle sink = open("test_interruptible");
+    const std::vector<SinkOp> ops = {{OpKind::Upsert, "deadline", "{}", 0, {}}};
+
+    const auto bounded = sink.write(ops, WriteControl{Clock::now() + milliseconds(2000), nullptr});
+    const auto unbounded = sink.write(ops);
+
+    ASSERT_EQ(bounded.size(), 1U);
+    EXPECT_EQ(bounded[0].status, OpStatus::Ok);
+    EXPECT_LE(bounded[0].native_code, 2000);
+    EXPECT_GE(bounded[0].native_code, 1500);
+    EXPECT_EQ(unbounded[0].native_code, -1);  // no deadline reached the plugin
+}
+
+TEST(SinkHandleWriteControl, StopReturnsAWaitingWriteWithin100MsAndItsUnfinishedOpsRetry) {
+    std::atomic<bool> entered{false};
+    SinkHandle sink = open_interruptible(entered);
+    const auto ops = waiting_batch();
+
+    const auto stopped = indexer::testing::stop_write_under_way(sink, ops, [&] { return entered.load(); });
+
+    ASSERT_TRUE(stopped.was_under_way);
+    EXPECT_LT(stopped.after_stop, milliseconds(100));
+    const auto& results = stopped.results;
+    ASSERT_EQ(results.size(), 3U);
+    EXPECT_EQ(results[0].status, OpStatus::Ok);  // answered before the stop: kept
+    for (std::size_t i = 1; i < results.size(); ++i) {
+        EXPECT_EQ(results[i].status, OpStatus::Retry) << i;
+        EXPECT_THAT(results[i].message, HasSubstr("the host asked the write to stop")) << i;
+    }
+    EXPECT_EQ(sink.results_left_unset(), 0U);
+}
+
+TEST(SinkHandleWriteControl, TheDeadlineReturnsAWaitingWriteWithItsUnfinishedOpsRetry) {
+    const std::atomic<bool> entered{false};
+    SinkHandle sink = open_interruptible(entered);
+    const auto started = Clock::now();
+
+    const auto results = sink.write(waiting_batch(), WriteControl{started + milliseconds(300), nullptr});
+
+    const auto took = Clock::now() - started;
+    EXPECT_GE(took, milliseconds(290));
+    EXPECT_LT(took, milliseconds(500));
+    ASSERT_EQ(results.size(), 3U);
+    EXPECT_EQ(results[0].status, OpStatus::Ok);
+    for (std::size_t i = 1; i < results.size(); ++i) {
+        EXPECT_EQ(results[i].status, OpStatus::Retry) << i;
+        EXPECT_THAT(results[i].message, HasSubstr("deadline passed")) << i;
+    }
+}
+
+TEST(SinkHandleWriteControl, AStopAlreadySetCallsNoPluginAndEveryOpRetries) {
+    SinkHandle current = open("test_recorder");
+    SinkHandle old = open("test_abi_1_0");
+    const std::atomic<bool> stop{true};
+
+    for (SinkHandle* sink : {&current, &old}) {
+        const auto results = sink->write(upserts(2), WriteControl{Clock::time_point::max(), &stop});
+
+        ASSERT_EQ(results.size(), 2U);
+        for (const auto& result : results) {
+            EXPECT_EQ(result.status, OpStatus::Retry);
+            EXPECT_EQ(result.native_code, 0);
+            EXPECT_EQ(result.message, "write not started: the host asked the sink to stop");
+        }
+    }
+}
+
+TEST(SinkHandleWriteControl, ADeadlineAlreadyPassedCallsNoPluginAndEveryOpRetries) {
+    SinkHandle sink = open("test_abi_1_0");
+
+    const auto results = sink.write(upserts(2), WriteControl{Clock::now() - milliseconds(1), nullptr});
+
+    ASSERT_EQ(results.size(), 2U);
+    for (const auto& result : results) {
+        EXPECT_EQ(result.status, OpStatus::Retry);
+        EXPECT_THAT(result.message, HasSubstr("deadline had passed"));
+    }
 }
 
 TEST(SinkHandle, PluginLogLinesAreTaggedWithThePluginName) {

@@ -42,6 +42,10 @@ std::vector<BrokenPlugin> broken_plugins() {
         {"broken_newer_minor",
          {"indexer_sink_info.abi_minor is " + minor_text(1) + ", expected at most " + minor_text(0),
           "upgrade the indexer"}},
+        {"broken_minor_99",
+         {"indexer_sink_info.abi_minor is 99, expected at most " + minor_text(0),
+          "the plugin needs sink ABI " + major_text(0) + ".99, this indexer speaks " + major_text(0) + "." +
+              minor_text(0)}},
         {"broken_small_info",
          {"indexer_sink_info.struct_size is 8, expected at least " +
           std::to_string(offsetof(indexer_sink_info, plugin_version) + sizeof(const char*))}},
@@ -86,6 +90,17 @@ TEST(SinkPluginLoad, ReportsTheDeclaredNameVersionAbiAndPath) {
     EXPECT_EQ(info.path, test_plugin("test_recorder"));
     EXPECT_TRUE(plugin.value()->has_flush());
     EXPECT_TRUE(plugin.value()->has_health());
+    EXPECT_TRUE(plugin.value()->has_write_control());
+}
+
+TEST(SinkPluginLoad, LoadsAPluginBuiltForAbi10WithoutWriteControl) {
+    const auto plugin = SinkPlugin::load(test_plugin("test_abi_1_0"));
+
+    ASSERT_TRUE(plugin.is_ok()) << plugin.error();
+    EXPECT_EQ(plugin.value()->info().abi_major, 1);
+    EXPECT_EQ(plugin.value()->info().abi_minor, 0);
+    EXPECT_FALSE(plugin.value()->has_write_control());
+    EXPECT_FALSE(plugin.value()->has_flush());
 }
 
 TEST(SinkPluginLoad, LoadsAndInitialisesAFileOnceWhileItIsInUse) {
@@ -104,6 +119,7 @@ TEST(SinkPluginLoad, TreatsFunctionsBeyondTheTableSizeAsAbsent) {
     ASSERT_TRUE(plugin.is_ok()) << plugin.error();
     EXPECT_FALSE(plugin.value()->has_flush());
     EXPECT_FALSE(plugin.value()->has_health());
+    EXPECT_FALSE(plugin.value()->has_write_control());
 }
 
 TEST(SinkPluginLoad, NamesAMissingFile) {

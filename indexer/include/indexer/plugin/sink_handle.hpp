@@ -45,9 +45,9 @@ struct SinkResult {
     std::string message;  // why, for RETRY and REJECT
 };
 
-// Bounds one write: the plugin returns by `deadline`, and as soon as possible
-// once `stop` is set (from another thread); ops it did not finish come back RETRY.
+// How long one write may take. The defaults: no deadline, no stop.
 struct WriteControl {
+    // By then the write returns; ops not finished come back RETRY saying so.
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
     const std::atomic<bool>* stop = nullptr;  // another thread sets it: return as soon as possible
 };
@@ -63,20 +63,31 @@ public:
     ~SinkHandle();
 
     // One result per op, at the same index. A result the plugin left unset
-    // (a plugin defect) comes back as RETRY saying so, and is logged.
-    std::vector<SinkResult> write(std::span<const SinkOp> ops);
+    // or gave an invalid status (plugin defects) comes back as RETRY saying
+    // so, and is logged and counted.
+    //
+    // `control` reaches a plugin of ABI 1.1+ with write_with_control; a
+    // plugin without it (ABI 1.0) is called through plain write, which
+    // cannot be interrupted: the call returns when the plugin does. Either
+    // way, when stop is already set or the deadline already passed, no
+    // plugin is called and every op is RETRY.
+    std::vector<SinkResult> write(std::span<const SinkOp> ops, const WriteControl& control = {});
     // OK when the plugin has no flush.
     Status flush();
     // OK when the plugin has no health probe.
     Status health();
 
     bool has_flush() const noexcept;
+    // True when the plugin honours WriteControl (it has write_with_control).
+    bool has_write_control() const noexcept;
     bool has_health() const noexcept;
     bool is_open() const noexcept { return plugin_ != nullptr; }
     const std::string& instance() const noexcept { return instance_; }
     const SinkPlugin& plugin() const noexcept { return *plugin_; }
     // How many results this handle's plugin left unset so far (should stay 0).
     std::uint64_t results_left_unset() const noexcept { return results_left_unset_; }
+    // How many results carried a status outside the ABI's (should stay 0).
+    std::uint64_t results_with_invalid_status() const noexcept { return results_with_invalid_status_; }
 
     // Closes the plugin's handle now; idempotent. The destructor calls it.
     void close() noexcept;
@@ -91,6 +102,7 @@ private:
     indexer_sink_handle* raw_ = nullptr;
     std::string instance_;
     std::uint64_t results_left_unset_ = 0;
+    std::uint64_t results_with_invalid_status_ = 0;
     // Reused between calls to spare an allocation per batch.
     std::vector<indexer_sink_op> raw_ops_;
     std::vector<indexer_sink_result> raw_results_;

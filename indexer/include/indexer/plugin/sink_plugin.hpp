@@ -39,6 +39,7 @@ public:
     const std::string& name() const noexcept { return info_.name; }
     bool has_flush() const noexcept { return functions_.flush != nullptr; }
     bool has_health() const noexcept { return functions_.health != nullptr; }
+    bool has_write_control() const noexcept { return functions_.write_with_control != nullptr; }
 
     // Opens the sink with its configuration (a JSON object as text). The
     // error names the instance (the pipeline) and carries the plugin's reason.

@@ -45,7 +45,10 @@ public:
     // no server answers, creation is tried again before the next write.
     void prepare();
 
-    WriteReport write(std::span<const indexer::sdk::Op> ops);
+    // Returns by control's deadline, or within about 50 ms of its stop:
+    // requests in flight are dropped and every op without an answer is RETRY
+    // saying why.
+    WriteReport write(std::span<const indexer::sdk::Op> ops, const indexer::sdk::WriteControl& control = {});
 
     // OK when a host answers GET /_cluster/health with green or yellow (or,
     // for credentials that may not read cluster health, GET /); otherwise
@@ -59,7 +62,8 @@ private:
     struct Call;
     enum class IndexState { Ready, Pending, Refused };
 
-    IndexState ensure_index(std::string& why);
+    IndexState ensure_index(std::string& why, const indexer::sdk::WriteControl& control = {});
+    void interrupt(Call& call, std::string_view why);
     void start(Call& call, std::size_t request);
     void on_answer(Call& call, std::size_t request, HttpResponse response);
     void finish(Call& call, std::size_t request);

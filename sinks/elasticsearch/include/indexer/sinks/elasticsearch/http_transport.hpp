@@ -3,6 +3,8 @@
 // requests in flight at once.
 #pragma once
 
+#include <indexer/sink.hpp>
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -27,6 +29,9 @@ struct HttpResponse {
     long status = 0;    // 0 = no answer (refused, timed out, reset...)
     std::string body;   // the answer's body, decompressed
     std::string error;  // for status 0: what curl saw, with the URL; no credentials
+    // The caller's deadline passed or it was told to stop: the request was
+    // dropped unfinished (status 0), which says nothing about the server.
+    bool abandoned = false;
 };
 
 struct TransportOptions {
@@ -59,11 +64,13 @@ public:
     void start(std::uint64_t tag, const HttpRequest& request);
 
     // Blocks until at least one started request has finished and returns all
-    // that have. Returns nothing when nothing is in flight.
-    std::vector<Completion> wait();
+    // that have. Returns nothing when nothing is in flight. When `control`
+    // says to return (deadline, stop), every request still in flight is
+    // dropped and comes back abandoned; stop is checked every 50 ms.
+    std::vector<Completion> wait(const indexer::sdk::WriteControl& control = {});
 
-    // One request from start to end (requires a free slot).
-    HttpResponse perform(const HttpRequest& request);
+    // One request from start to end (requires a free slot), bounded likewise.
+    HttpResponse perform(const HttpRequest& request, const indexer::sdk::WriteControl& control = {});
 
 private:
     struct Impl;

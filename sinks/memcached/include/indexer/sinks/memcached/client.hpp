@@ -22,7 +22,10 @@ public:
     explicit Client(Config config);
 
     // Sets results[i] for every ops[i]; results.size() == ops.size().
-    void write(std::span<const WriteOp> ops, std::span<OpResult> results);
+    // Returns by control's deadline, or within about 50 ms of its stop, with
+    // the ops not answered yet RETRY saying why.
+    void write(std::span<const WriteOp> ops, std::span<OpResult> results,
+               const indexer::sdk::WriteControl& control = {});
 
     // Asks every server for its version. Nothing when all answered, otherwise
     // one line naming each server that did not.

@@ -5,6 +5,8 @@
 // outcome is observed without a round trip per op.
 #pragma once
 
+#include <indexer/sink.hpp>
+
 #include <chrono>
 #include <cstdint>
 #include <span>
@@ -42,6 +44,10 @@ struct ExchangeOptions {
     std::chrono::milliseconds dead_server_retry{2000};
     // Contact servers even while they are marked down (health probes).
     bool contact_down_servers = false;
+    // The caller's deadline and stop; NULL = neither. When it says to return,
+    // every request still unanswered is RETRY saying why, and its connection
+    // is closed (the server is not marked down: it did nothing wrong).
+    const indexer::sdk::WriteControl* control = nullptr;
 };
 
 // requests[s] goes to channels[s]. Sets results[r.result_index] for every
