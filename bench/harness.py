@@ -419,6 +419,10 @@ def measure_until_committed(run, name, process, group, timeout):
         stop(process)
 
 
+def batch_text(batch):
+    return f"batch {batch['max_messages']} messages / {batch['max_wait']}"
+
+
 def timeout_of(run):
     return 120 + run.rows / 200  # generous: 200 docs/s would still finish
 
@@ -433,7 +437,7 @@ def pipeline(opts):
     seconds, cpu, hwm = measure_until_committed(run, name, process, name, timeout_of(run))
     check_sink(run, opts.sink, index)
     run.result(f"indexer-{opts.sink}", docs=run.rows, seconds=seconds, cpu_seconds=cpu, peak_rss_kb=hwm,
-               tool=f"indexer run (release), pool_size {POOL_SIZE}, batch {batch}")
+               tool=f"indexer run (release), pool_size {POOL_SIZE}, {batch_text(batch)}")
 
 
 def baseline(opts):
@@ -561,7 +565,7 @@ def freshness(opts):
     figures = {"docs": updates, "seconds": driven, "rate": updates / driven, "p50_ms": percentile(50),
                "p99_ms": percentile(99), "max_ms": latencies[-1] * 1000, "not_visible": len(pending),
                "cpu_seconds": cpu_after - cpu_before, "peak_rss_kb": hwm,
-               "tool": f"indexer run, memcached pipeline, batch {batch}; driver: every 10 ms the rows due at 1000/s "
+               "tool": f"indexer run, memcached pipeline, {batch_text(batch)}; driver: every 10 ms the rows due at 1000/s "
                        "updated in one UPDATE, ids published with librdkafka (linger.ms 1), memcached polled"}
     run.result("freshness", **figures)
     say(f"freshness: p50 {figures['p50_ms']:.0f} ms, p99 {figures['p99_ms']:.0f} ms, "
