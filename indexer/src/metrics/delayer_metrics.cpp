@@ -41,6 +41,14 @@ std::vector<prometheus::MetricFamily> delayer_families(const std::string& name,
             "Messages whose time was ahead of the local clock and was taken as now.", stats.future_times);
     counter("indexer_delayer_publish_failures_total", "Re-publications that failed and are tried again.",
             stats.publish_failures);
+    counter("indexer_delayer_publish_refused_total",
+            "Re-publications the broker refused for good (too large, invalid topic, not authorized): "
+            "dead-lettered when the delayer has a dead-letter topic.",
+            stats.publish_refused);
+    counter("indexer_delayer_lost_total",
+            "Messages neither re-published nor dead-lettered (refused for good even stripped): logged with "
+            "their position; should stay 0.",
+            stats.lost);
     return families;
 }
 

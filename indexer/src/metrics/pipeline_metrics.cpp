@@ -138,6 +138,10 @@ PipelineMetrics::PipelineMetrics(Registry& registry, std::string pipeline,
             value(stats.upserts));
         add("indexer_pipeline_deletes_total", "Deletes the sink acknowledged (ids the query did not return).",
             value(stats.deletes));
+        add("indexer_pipeline_dead_letters_lost_total",
+            "Dead letters the broker refused for good even without their value: logged with their position, "
+            "not published.",
+            value(stats.dead_letters_lost));
 
         prometheus::MetricFamily retries =
             counter_family("indexer_pipeline_retries_total",

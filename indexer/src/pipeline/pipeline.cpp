@@ -90,6 +90,7 @@ public:
 private:
     std::unique_ptr<kafka::Producer> producer_;
     kafka::DeadLetterPublisher publisher_;
+    PipelineStats& stats_;
 };
 
 EngineOptions engine_options(const config::Config& config, const config::PipelineConfig& pipeline) {
@@ -116,7 +117,7 @@ public:
          postgres::BatchLoader loader, metrics::Registry* registry)
         : config_(pipeline),
           sink_name_(sink->plugin().info().name),
-          dead_letters_(std::move(producer), pipeline.dead_letter_topic, pipeline.name),
+          dead_letters_(std::move(producer), pipeline.dead_letter_topic, pipeline.name, stats_),
           sink_(std::move(sink)),
           source_(std::move(loader)),
           metrics_(registry != nullptr ? *registry : own_registry_, pipeline.name, stats_),
@@ -165,11 +166,11 @@ public:
 private:
     config::PipelineConfig config_;
     std::string sink_name_;
+    PipelineStats stats_;
     KafkaDeadLetters dead_letters_;
     PluginSink sink_;
     PostgresSource source_;
     KafkaTransport transport_;
-    PipelineStats stats_;
     metrics::Registry own_registry_;  // when the caller keeps no metrics
     metrics::PipelineMetrics metrics_;
     BatchEngine engine_;

@@ -41,6 +41,8 @@ struct PipelineStats {
     std::atomic<std::uint64_t> upserts{0};       // written OK
     std::atomic<std::uint64_t> deletes{0};       // written OK
     std::atomic<std::uint64_t> dead_letters{0};  // messages dead-lettered
+    // Dead letters the broker refused for good, even stripped: logged, not published.
+    std::atomic<std::uint64_t> dead_letters_lost{0};
     std::atomic<std::uint64_t> sink_retries{0};  // ops written again after RETRY
     std::atomic<std::uint64_t> load_retries{0};  // batch loads tried again
     std::atomic<std::uint64_t> commits{0};
