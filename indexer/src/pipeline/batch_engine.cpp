@@ -463,7 +463,8 @@ private:
             }
             stats_.load_retries++;
             const milliseconds delay = backoff.next();
-            failing(metrics::FailingStep::Load, "loading rows failed: " + result.error(), delay);
+            failing(metrics::FailingStep::Load,
+                    "loading rows from " + source_.name() + " failed: " + result.error(), delay);
             wait_unless_gone(batch, delay);
         }
     }
@@ -723,7 +724,7 @@ private:
         metrics_.paused(step);
         stats_.paused = true;
         if (now - state.last_logged >= kRepeatLogInterval) {
-            spdlog::warn("{}: {}; failing for {} s so far, next try in {} ms", options_.name, reason,
+            spdlog::warn("{}: {}; paused for {} s so far, next try in {} ms", options_.name, reason,
                          std::chrono::duration_cast<std::chrono::seconds>(now - state.since).count(),
                          delay.count());
             state.last_logged = now;
@@ -735,8 +736,9 @@ private:
         auto& state = failures_[static_cast<std::size_t>(step)];
         if (!state.failing) return;
         state.failing = false;
-        spdlog::info("{}: {} recovered after {} s", options_.name, metrics::to_string(step),
-                     std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - state.since).count());
+        spdlog::info("{}: resumed after {} s ({} works again)", options_.name,
+                     std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - state.since).count(),
+                     metrics::to_string(step));
         for (const metrics::FailingStep other : kFailingSteps) {
             if (failures_[static_cast<std::size_t>(other)].failing) {
                 metrics_.paused(other);

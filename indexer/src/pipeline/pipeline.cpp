@@ -57,6 +57,7 @@ private:
 class PostgresSource final : public RowSource {
 public:
     explicit PostgresSource(postgres::BatchLoader loader) : loader_(std::move(loader)) {}
+    std::string name() const override { return "PostgreSQL"; }
     Result<postgres::LoadedBatch> load(std::span<const std::string> ids) override {
         return loader_.load(ids);
     }

@@ -160,6 +160,7 @@ private:
 class FakeSource final : public RowSource {
 public:
     explicit FakeSource(Events& events) : events_(events) {}
+    std::string name() const override { return "the fake database"; }
 
     Result<postgres::LoadedBatch> load(std::span<const std::string> ids) override {
         std::unique_lock lock(events_.mutex);

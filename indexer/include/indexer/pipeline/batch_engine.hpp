@@ -81,6 +81,7 @@ public:
 class RowSource {
 public:
     virtual ~RowSource() = default;
+    virtual std::string name() const = 0;  // "PostgreSQL", in log lines
     virtual Result<postgres::LoadedBatch> load(std::span<const std::string> ids) = 0;
 };
 
