@@ -110,10 +110,13 @@ std::string redact_url_credentials(std::string_view text) {
 }
 
 std::string redact_connection_string(std::string_view connection_string) {
-    if (connection_string.find("://") != std::string_view::npos) {
+    // libpq reads a URI only when the string starts with its scheme; anything
+    // else is key=value pairs, where a URL in the text (malformed, but shown in
+    // errors all the same) still has its credentials hidden.
+    if (connection_string.starts_with("postgresql://") || connection_string.starts_with("postgres://")) {
         return redact_query_passwords(redact_url_credentials(connection_string));
     }
-    return redact_key_value_string(connection_string);
+    return redact_query_passwords(redact_url_credentials(redact_key_value_string(connection_string)));
 }
 
 std::string to_redacted_yaml(const Config& config) {

@@ -9,6 +9,32 @@ using indexer::sdk::Status;
 using nlohmann::json;
 
 constexpr std::size_t kMaxRawText = 300;
+// Reading (describe, dump) recurses once per level: a body nested deeper than
+// any real answer (a broken proxy, 100 000 brackets) is kept as raw text
+// instead of overflowing the stack.
+constexpr std::size_t kMaxNesting = 64;
+
+bool nested_too_deep(std::string_view text) {
+    std::size_t depth = 0;
+    bool in_string = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (in_string) {
+            if (c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                in_string = false;
+            }
+        } else if (c == '"') {
+            in_string = true;
+        } else if (c == '{' || c == '[') {
+            if (++depth > kMaxNesting) return true;
+        } else if ((c == '}' || c == ']') && depth > 0) {
+            --depth;
+        }
+    }
+    return false;
+}
 
 std::string clip(std::string_view text) {
     if (text.size() <= kMaxRawText) return std::string(text);
@@ -67,6 +93,7 @@ OpOutcome map_item(const json& item, const ItemContext& context) {
 }  // namespace
 
 std::string describe_error(std::string_view error_json) {
+    if (nested_too_deep(error_json)) return clip(error_json);
     const json parsed = json::parse(error_json, nullptr, false);
     if (parsed.is_discarded()) return clip(error_json);
     if (parsed.is_object() && parsed.contains("error")) return describe(parsed["error"]);
@@ -99,6 +126,10 @@ ResponseMapping map_bulk_response(long http_status, std::string_view body, std::
         if (http_status == 401) hint = " (authentication failed: check config.auth)";
         if (http_status == 403) hint = " (the credentials lack the privilege to write)";
         return whole(Status::Retry, "HTTP " + std::to_string(http_status) + hint + reason());
+    }
+    if (nested_too_deep(body)) {
+        return whole(Status::Retry, "the bulk response is nested deeper than " + std::to_string(kMaxNesting) +
+                                        " levels: " + clip(body));
     }
     const json parsed = json::parse(body, nullptr, false);
     if (parsed.is_discarded() || !parsed.is_object()) {

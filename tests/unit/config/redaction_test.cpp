@@ -144,6 +144,13 @@ TEST(RedactConnectionString, HidesThePasswordOfAKeyValueString) {
     EXPECT_EQ(redact_connection_string("host=db password='unterminated secret"), "<redacted>");
 }
 
+// Found by tests/fuzz/config_fuzzer: a URL after a key=value password made the
+// whole string be read as a URL, and the key=value password was shown.
+TEST(RedactConnectionString, HidesBothPasswordsOfAKeyValueStringHoldingAUrl) {
+    EXPECT_EQ(redact_connection_string("password=secret postgresql://a:b@c/d"),
+              "password=<redacted> postgresql://a:<redacted>@c/d");
+}
+
 TEST(RedactUrlCredentials, HidesOnlyThePassword) {
     EXPECT_EQ(redact_url_credentials("https://elastic:changeme@es:9200/x"),
               "https://elastic:<redacted>@es:9200/x");

@@ -224,5 +224,42 @@ TEST(BulkResponse, AnAnswerThatDoesNotMatchTheRequestRetriesEveryOp) {
     EXPECT_EQ(no_status.items[1].status, Status::Ok);
 }
 
+std::string nested(std::string_view open, std::string_view inner, std::string_view close, int depth) {
+    std::string text;
+    for (int i = 0; i < depth; ++i) text += open;
+    text += inner;
+    for (int i = 0; i < depth; ++i) text += close;
+    return text;
+}
+
+TEST(BulkResponse, AnItemNested100000DeepRetriesItsOpInsteadOfOverflowingTheStack) {
+    const std::vector<ItemContext> ops(1);
+    const ResponseMapping mapping =
+        map_bulk_response(200, R"({"items":[)" + nested("[", "", "]", 100'000) + "]}", ops);
+    ASSERT_EQ(mapping.action, ResponseAction::AllOps);
+    EXPECT_EQ(mapping.all.status, Status::Retry);
+    EXPECT_THAT(mapping.all.message, HasSubstr("nested deeper than"));
+}
+
+TEST(BulkResponse, AnErrorCause100000DeepIsShownAsRawText) {
+    const std::vector<ItemContext> ops(1);
+    const std::string error = nested(R"({"type":"t","caused_by":)", "{}", "}", 100'000);
+    const ResponseMapping mapping = map_bulk_response(503, R"({"error":)" + error + "}", ops);
+    ASSERT_EQ(mapping.action, ResponseAction::AllOps);
+    EXPECT_EQ(mapping.all.status, Status::Retry);
+    EXPECT_THAT(mapping.all.message, StartsWith(R"(HTTP 503: {"error":{"type":"t")"));
+    EXPECT_THAT(describe_error(error), StartsWith(R"({"type":"t","caused_by":)"));
+}
+
+TEST(BulkResponse, BracketsInsideStringsDoNotCountAsNesting) {
+    const std::vector<ItemContext> ops(1);
+    const std::string reason = std::string(200, '[') + "\\\"" + std::string(200, '{');
+    const ResponseMapping mapping = map_bulk_response(
+        200, R"({"items":[{"index":{"status":400,"error":{"type":"x","reason":")" + reason + R"("}}}]})",
+        ops);
+    ASSERT_EQ(mapping.action, ResponseAction::PerItem);
+    EXPECT_EQ(mapping.items.at(0).status, Status::Reject);
+}
+
 }  // namespace
 }  // namespace indexer::sinks::elasticsearch
