@@ -7,6 +7,7 @@
 #include <indexer/pipeline/pipeline.hpp>
 #include <indexer/plugin/plugin_loader.hpp>
 #include <indexer/plugin/plugin_search_path.hpp>
+#include <indexer/postgres/connection_limits.hpp>
 #include <indexer/util/backoff.hpp>
 #include <indexer/util/stop_signal.hpp>
 
@@ -124,6 +125,13 @@ int run_command(const RunOptions& options) {
     for (const auto& dir : config->plugins.paths) plugin_dirs.push_back(dir.string());
     plugin_dirs.insert(plugin_dirs.end(), options.plugin_dirs.begin(), options.plugin_dirs.end());
     const plugin::PluginLoader plugins(plugin::plugin_search_path(plugin_dirs));
+
+    // The pipelines' loaders get postgres.connect_timeout and statement_timeout
+    // inside the connection string until the pipeline sets
+    // BatchLoaderOptions::limits itself; what the user wrote in the URL still
+    // wins, and the loader applying its own defaults afterwards changes nothing.
+    config->postgres.url = postgres::limited_connection_string(config->postgres.url,
+                                                               postgres::connection_limits(config->postgres));
 
     // Start-up: a service that is down is waited for; a mistake (plugin, query) stops start-up.
     std::vector<std::unique_ptr<pipeline::Pipeline>> running;
