@@ -4,8 +4,11 @@
 #include "fake_environment.hpp"
 
 #include <gmock/gmock.h>
+
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
+#include <algorithm>
+#include <cctype>
 
 using namespace indexer::config;
 using indexer::Result;
