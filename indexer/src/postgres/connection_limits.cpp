@@ -12,7 +12,7 @@ namespace indexer::postgres {
 namespace {
 
 // libpq's key=value quoting: single quotes, backslash before ' and \.
-std::string quoted(std::string_view value) {
+std::string libpq_quoted(std::string_view value) {
     std::string out = "'";
     for (const char c : value) {
         if (c == '\'' || c == '\\') out += '\\';
@@ -62,7 +62,7 @@ std::string limited_connection_string(std::string_view url, const ConnectionLimi
     std::string out;
     for (const auto& [key, value] : settings) {
         if (!out.empty()) out += ' ';
-        out += key + "=" + quoted(value);
+        out += key + "=" + libpq_quoted(value);
     }
     return out;
 }

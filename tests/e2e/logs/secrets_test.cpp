@@ -242,7 +242,7 @@ TEST_F(Secrets, ReadyzAndTheLogsShowNoFragmentOfAnAwkwardPasswordOnceStarted) {
     auto urls = postgres_urls_with(password, host_port);
     urls.erase(urls.begin());  // the raw form cannot be read by libpq: the test above
     for (std::string url : urls) {
-        for (const std::string from : {std::string("indexer"), std::string("/shop"), std::string("=shop")}) {
+        for (const std::string& from : {std::string("indexer"), std::string("/shop"), std::string("=shop")}) {
             const std::size_t found = url.find(from);
             if (found != std::string::npos)
                 url.replace(found, from.size(), from == "indexer" ? user : from.substr(0, 1) + database_name);

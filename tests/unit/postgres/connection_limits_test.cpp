@@ -75,7 +75,7 @@ TEST(LimitedConnectionString, RoundsTheConnectTimeoutUpToLibpqsWholeSecondsAndMi
 }
 
 TEST(LimitedConnectionString, CarriesEveryPasswordThroughUnchanged) {
-    for (const std::string password :
+    for (const std::string& password :
          {std::string("p%ss"), std::string("p@ss/w:rd?#&="), std::string("with space"), std::string("it's"),
           std::string("say \"hi\""), std::string("back\\slash"), std::string("'\\'"),
           std::string("\xff\x01 bytes")}) {
