@@ -10,7 +10,8 @@ find_package(fmt REQUIRED)
 find_package(OpenSSL REQUIRED)
 find_package(CLI11 REQUIRED)
 pkg_check_modules(RDKAFKA REQUIRED IMPORTED_TARGET rdkafka++>=2.0 rdkafka>=2.0)
-pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx>=6.4)
+# libpq itself too: the core reads connection strings with PQconninfoParse; 12 has tcp_user_timeout.
+pkg_check_modules(PQXX REQUIRED IMPORTED_TARGET libpqxx>=6.4 libpq>=12)
 pkg_check_modules(MEMCACHED REQUIRED IMPORTED_TARGET libmemcached>=1.0)
 # Metrics registry and text exposition (core only: the HTTP endpoint is cpp-httplib's).
 pkg_check_modules(PROMETHEUS REQUIRED IMPORTED_TARGET prometheus-cpp-core>=1.0)

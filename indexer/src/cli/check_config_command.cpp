@@ -6,6 +6,7 @@
 #include <indexer/plugin/plugin_search_path.hpp>
 #include <indexer/postgres/batch_loader.hpp>
 
+#include <indexer/config/redaction.hpp>
 #include <indexer/config/sql.hpp>
 
 #include <fmt/format.h>
@@ -31,7 +32,9 @@ public:
 
 private:
     void line(const char* verdict, const std::string& what, const std::string& detail) {
-        out_ << fmt::format("{:<5} {:<34} {}\n", verdict, what, detail) << std::flush;
+        // The details are client libraries' error texts, which may echo a secret.
+        out_ << fmt::format("{:<5} {:<34} {}\n", verdict, config::redact(what), config::redact(detail))
+             << std::flush;
     }
     std::ostream& out_;
     bool failed_ = false;
@@ -90,6 +93,7 @@ int check_config_command(const std::filesystem::path& config_file,
         postgres::BatchLoaderOptions options;
         options.pipeline = pipeline.name;
         options.url = config->postgres.url;
+        options.limits = postgres::connection_limits(config->postgres);  // the probe waits as long as `run`
         const std::string id_column = config::quote_sql_identifier(pipeline.source.id_column);
         if (pipeline.source.table) {
             options.source = postgres::TableSource{pipeline.source.table->quoted(), id_column};

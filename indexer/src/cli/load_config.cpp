@@ -1,5 +1,6 @@
 #include <indexer/cli/load_config.hpp>
 #include <indexer/config/loader.hpp>
+#include <indexer/config/redaction.hpp>
 
 namespace indexer::cli {
 
@@ -9,6 +10,8 @@ std::optional<config::Config> load_config_or_report(const std::filesystem::path&
         errors << "indexer: invalid configuration:\n" << loaded.error() << '\n';
         return std::nullopt;
     }
+    // From here on every error text of a client library is shown without them.
+    config::set_process_secrets(config::secrets_of(loaded.value()));
     return std::move(loaded.value());
 }
 

@@ -4,6 +4,7 @@
 #include <indexer/cli/plugins_command.hpp>
 #include <indexer/cli/publish_command.hpp>
 #include <indexer/cli/run_command.hpp>
+#include <indexer/config/redaction.hpp>
 #include <indexer/log/logging.hpp>
 #include <indexer/version.hpp>
 
@@ -93,7 +94,7 @@ int main(int argc, char** argv) {
         if (plugins->parsed()) return run_plugins_command(plugin_dirs, std::cout);
         if (publish->parsed()) return publish_command(publish_options);
     } catch (const std::exception& error) {
-        std::cerr << "indexer: " << error.what() << '\n';
+        std::cerr << "indexer: " << indexer::config::redact(error.what()) << '\n';
         return kExitStartupFailed;
     }
     std::cout << app.help();

@@ -224,11 +224,20 @@ const ObjectSchema<PostgresConfig>& postgres_schema() {
                        "Database connections of each pipeline: up to this many of its batches reload at "
                        "once (bounded by `batch.in_flight`).");
         s.with_default("connect_timeout", &PostgresConfig::connect_timeout, schema::duration(1s, 10min),
-                       Duration{10s}, "How long one connection attempt may take before it is retried.");
+                       Duration{10s},
+                       "How long one connection attempt may take before it fails and is retried, a server "
+                       "that accepts the connection but never answers included: libpq's `connect_timeout`, "
+                       "in whole seconds rounded up, at least 2. Every connection also gets TCP keepalives "
+                       "(idle 30 s, every 10 s, 3 probes) and a 60 s `tcp_user_timeout`. A `connect_timeout` "
+                       "(or keepalive setting) written in `postgres.url` wins over this one.");
         s.with_default("statement_timeout", &PostgresConfig::statement_timeout, schema::duration(0s, 1h),
                        Duration{30s},
-                       "The longest a reload query may run before it fails and is retried; `0s` is "
-                       "no limit.");
+                       "The longest a reload query may run before it fails and is retried with backoff; "
+                       "`0s` is no limit. Waiting for a lock counts: a reload blocked by an `ACCESS "
+                       "EXCLUSIVE` lock (`ALTER TABLE`, `VACUUM FULL`) fails after this long and is retried "
+                       "until the lock goes. Set with libpq's `options` "
+                       "(`-c statement_timeout=...`); a `statement_timeout` in the `options` of "
+                       "`postgres.url` wins over this one, and a `lock_timeout` there is honoured too.");
         return s;
     }();
     return schema;

@@ -73,8 +73,8 @@ Check PeriodicProbe::check(Clock::time_point now, Clock::duration stale_after) c
     } else if (!last_) {
         check.detail = "not probed yet";
     } else if (!*last_) {
-        // Whatever a client library put in its message, a password in a URL is not shown.
-        check.detail = config::redact_url_credentials(last_->message());
+        // Whatever a client library put in its message, no secret of the configuration is shown.
+        check.detail = config::redact(last_->message());
     } else {
         check.ok = true;
         check.detail = "ok";

@@ -1,7 +1,9 @@
+#include <indexer/config/redaction.hpp>
 #include <indexer/log/logging.hpp>
 #include <indexer/log/repeat_filter.hpp>
 
 #include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <nlohmann/json.hpp>
@@ -11,6 +13,8 @@
 #include <chrono>
 #include <ctime>
 #include <memory>
+#include <mutex>
+#include <string>
 
 namespace indexer::log {
 namespace {
@@ -42,6 +46,25 @@ public:
     std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
 };
 
+// Every line without the configuration's secrets (config::redact): client
+// libraries' messages are logged as they come, and may echo a password.
+class RedactingSink final : public spdlog::sinks::base_sink<std::mutex> {
+public:
+    explicit RedactingSink(std::shared_ptr<spdlog::sinks::sink> next) : next_(std::move(next)) {}
+
+protected:
+    void sink_it_(const spdlog::details::log_msg& msg) override {
+        const std::string text = config::redact(std::string_view(msg.payload.data(), msg.payload.size()));
+        spdlog::details::log_msg redacted = msg;
+        redacted.payload = spdlog::string_view_t(text.data(), text.size());
+        next_->log(redacted);
+    }
+    void flush_() override { next_->flush(); }
+
+private:
+    std::shared_ptr<spdlog::sinks::sink> next_;
+};
+
 spdlog::level::level_enum to_spdlog(config::LogLevel level) {
     switch (level) {
         case config::LogLevel::Trace:
@@ -70,8 +93,8 @@ void setup(const config::LoggingConfig& logging) {
         sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
     }
     // Identical warnings and errors within 30 s: the first logged, the rest counted.
-    auto logger =
-        std::make_shared<spdlog::logger>("", make_repeat_filter_sink(sink, std::chrono::seconds(30)));
+    auto logger = std::make_shared<spdlog::logger>(
+        "", std::make_shared<RedactingSink>(make_repeat_filter_sink(sink, std::chrono::seconds(30))));
     logger->set_level(to_spdlog(logging.level));
     logger->flush_on(spdlog::level::info);
     spdlog::set_default_logger(logger);

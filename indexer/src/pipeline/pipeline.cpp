@@ -8,6 +8,7 @@
 #include <indexer/metrics/pipeline_metrics.hpp>
 #include <indexer/pipeline/batch_engine.hpp>
 #include <indexer/postgres/batch_loader.hpp>
+#include <indexer/postgres/connection_limits.hpp>
 
 #include <spdlog/spdlog.h>
 
@@ -82,10 +83,15 @@ private:
 
 class KafkaDeadLetters final : public DeadLetterOutput {
 public:
-    KafkaDeadLetters(std::unique_ptr<kafka::Producer> producer, std::string topic, std::string pipeline)
-        : producer_(std::move(producer)), publisher_(*producer_, std::move(topic), std::move(pipeline)) {}
+    KafkaDeadLetters(std::unique_ptr<kafka::Producer> producer, std::string topic, std::string pipeline,
+                     PipelineStats& stats)
+        : producer_(std::move(producer)),
+          publisher_(*producer_, std::move(topic), std::move(pipeline)),
+          stats_(stats) {}
     Status publish(const std::vector<kafka::DeadLetter>& letters) override {
-        return publisher_.publish(letters);
+        Status published = publisher_.publish(letters);
+        stats_.dead_letters_lost = publisher_.lost();
+        return published;
     }
 
 private:
@@ -191,6 +197,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const config::Config& config,
     options.url = config.postgres.url;
     options.source = source_of(pipeline);
     options.pool_size = static_cast<std::size_t>(std::max(1, config.postgres.pool_size));
+    options.limits = postgres::connection_limits(config.postgres);
     auto loader = postgres::BatchLoader::create(std::move(options));
     if (!loader) return loader.status();  // names the pipeline; retryable when the database is down
 

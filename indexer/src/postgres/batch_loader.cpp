@@ -32,7 +32,8 @@ struct Session {
 // Opens a connection the loader can use: UTF-8, and named after the pipeline
 // so that pg_stat_activity shows whose it is.
 std::unique_ptr<pqxx::connection> open_connection(const BatchLoaderOptions& options) {
-    auto connection = std::make_unique<pqxx::connection>(options.url);
+    auto connection =
+        std::make_unique<pqxx::connection>(limited_connection_string(options.url, options.limits));
     connection->set_client_encoding("UTF8");
     pqxx::nontransaction tx(*connection);
     tx.exec_params("SELECT set_config('application_name', $1, false)", "indexer/" + options.pipeline);

@@ -1,5 +1,7 @@
 #include "pg_errors.hpp"
 
+#include <indexer/config/redaction.hpp>
+
 #include <fmt/format.h>
 
 #include <exception>
@@ -31,7 +33,8 @@ std::string server_message(std::string_view what, bool first_line_only) {
     while (!what.empty() && (what.back() == '\n' || what.back() == ' ')) {
         what.remove_suffix(1);
     }
-    return std::string{what};
+    // libpq echoes pieces of a connection string it cannot read, password included.
+    return config::redact(what);
 }
 
 Status status_from_current_exception(std::string_view context, bool connection_open) {
@@ -54,7 +57,7 @@ Status status_from_current_exception(std::string_view context, bool connection_o
         }
         return Status::error(message);
     } catch (const pqxx::in_doubt_error& error) {
-        return Status::retryable_error(fmt::format("{}: {}", context, error.what()));
+        return Status::retryable_error(fmt::format("{}: {}", context, server_message(error.what(), false)));
     } catch (const std::exception& error) {
         const std::string message = fmt::format("{}: {}", context, server_message(error.what(), false));
         return connection_open ? Status::error(message) : Status::retryable_error(message);

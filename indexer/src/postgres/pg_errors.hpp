@@ -24,8 +24,9 @@ bool is_value_error(std::string_view sqlstate) noexcept;
 // restarts, lack of resources, serialization failures, cancelled statements.
 bool is_retryable_sqlstate(std::string_view sqlstate) noexcept;
 
-// libpqxx's message without the "ERROR:  " prefix and trailing newlines;
-// `first_line_only` drops CONTEXT/LINE/HINT lines.
+// libpqxx's message without the "ERROR:  " prefix, trailing newlines and the
+// process's secrets (config::redact); `first_line_only` drops CONTEXT/LINE/HINT
+// lines.
 std::string server_message(std::string_view what, bool first_line_only);
 
 }  // namespace indexer::postgres::detail

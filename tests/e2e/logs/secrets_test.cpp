@@ -16,6 +16,7 @@
 
 #include <signal.h>
 
+#include <cctype>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -165,6 +166,107 @@ TEST_F(Secrets, RunLogsKafkaAndSinkFailuresAndAnswersReadyzWithoutTheSecrets) {
     const std::string output = process.output();
     EXPECT_NE(output.find("127.0.0.1:1"), std::string::npos) << output;  // Kafka's failures were logged
     EXPECT_EQ(secrets_in(output), std::vector<std::string>{}) << output;
+}
+
+// Passwords written raw into the URL break it at '%', '@', '/' or ':' and
+// libpq quotes the pieces in its errors; written percent-encoded or quoted in
+// key=value form they reach the server whole. No piece of 4 characters or
+// more may show in what the binary prints, in any of these forms.
+const std::vector<std::string> kAwkwardPasswords{"Zq%7xW@p/9:Lm", "Kt%zzRv8Qy", "Mf Ga8'Sl1\"Ek"};
+
+std::vector<std::string> postgres_urls_with(const std::string& password, const std::string& host_port) {
+    std::string encoded;
+    std::string quoted = "'";
+    for (const char c : password) {
+        const auto byte = static_cast<unsigned char>(c);
+        encoded += std::isalnum(byte) != 0 ? std::string(1, c) : fmt::format("%{:02X}", byte);
+        if (c == '\'' || c == '\\') quoted += '\\';
+        quoted += c;
+    }
+    quoted += "'";
+    return {"postgresql://indexer:" + password + "@" + host_port + "/shop",
+            "postgresql://indexer:" + encoded + "@" + host_port + "/shop",
+            "host=" + host_port.substr(0, host_port.find(':')) +
+                " port=" + host_port.substr(host_port.find(':') + 1) + " user=indexer password=" + quoted +
+                " dbname=shop"};
+}
+
+// The first run of at least 4 characters of `password` in `output`.
+std::string leaked_fragment(const std::string& output, const std::string& password) {
+    for (std::size_t length = password.size(); length >= 4; --length) {
+        for (std::size_t start = 0; start + length <= password.size(); ++start) {
+            if (output.find(password.substr(start, length)) != std::string::npos)
+                return password.substr(start, length);
+        }
+    }
+    return {};
+}
+
+// A YAML double-quoted scalar.
+std::string yaml_quoted(const std::string& text) {
+    return nlohmann::json(text).dump();
+}
+
+TEST_F(Secrets, NoFragmentOfAnAwkwardPostgresPasswordShowsInCheckConfigOrTheLogs) {
+    for (const std::string& password : kAwkwardPasswords) {
+        for (const std::string& url : postgres_urls_with(password, "127.0.0.1:1")) {
+            const std::string config = secret_config(free_listen_address(), {}, "products", yaml_quoted(url));
+            const std::string checked = run(config, {"check-config"}, seconds(120));
+            EXPECT_NE(checked.find("postgres (url-credentials)"), std::string::npos) << checked;
+            EXPECT_EQ(leaked_fragment(checked, password), "") << url << "\n" << checked;
+            const std::string logged = run(config, {"run"}, seconds(4));
+            EXPECT_EQ(leaked_fragment(logged, password), "") << url << "\n" << logged;
+        }
+    }
+}
+
+// The test server trusts its clients, so a percent-encoded or quoted awkward
+// password gets the pipelines started; /readyz then answers with the sinks'
+// and Kafka's failures, and neither it nor the logs show the password.
+TEST_F(Secrets, ReadyzAndTheLogsShowNoFragmentOfAnAwkwardPasswordOnceStarted) {
+    INDEXER_REQUIRE_SERVICE(postgres, "INDEXER_TEST_POSTGRES");
+    const std::string password = kAwkwardPasswords.front();
+    const std::size_t scheme = postgres.find("://");
+    const std::size_t at = postgres.find('@');
+    ASSERT_TRUE(scheme != std::string::npos && at != std::string::npos) << postgres;
+    const std::string user =
+        postgres.substr(scheme + 3, postgres.find_first_of(":@", scheme + 3) - scheme - 3);
+    const std::size_t slash = postgres.find('/', at);
+    const std::string host_port = postgres.substr(at + 1, slash - at - 1);
+    const std::string database_name = postgres.substr(slash + 1, postgres.find('?', slash) - slash - 1);
+    const std::string table = unique_name("secrets");
+    const Database database(postgres);
+    database.execute("CREATE TABLE " + table + " (id bigint PRIMARY KEY, name text)");
+    Cleanup cleanup([&] { database.execute("DROP TABLE IF EXISTS " + table); });
+
+    auto urls = postgres_urls_with(password, host_port);
+    urls.erase(urls.begin());  // the raw form cannot be read by libpq: the test above
+    for (std::string url : urls) {
+        for (const std::string& from : {std::string("indexer"), std::string("/shop"), std::string("=shop")}) {
+            const std::size_t found = url.find(from);
+            if (found != std::string::npos)
+                url.replace(found, from.size(), from == "indexer" ? user : from.substr(0, 1) + database_name);
+        }
+        const std::string listen = free_listen_address();
+        const auto directory = scratch_directory("secrets");
+        const auto file = directory / "indexer.yaml";
+        std::ofstream(file) << secret_config(listen, {}, table, yaml_quoted(url));
+        ChildProcess process(indexer_binary(), {"run", "-c", file.string()}, directory / "output.log");
+        HttpResponse ready;
+        const bool probed = eventually(
+            [&] {
+                ready = http("GET", "http://" + listen + "/readyz");
+                return ready.status == 503 &&
+                       ready.body.find("pipeline api-key: sink") != std::string::npos &&
+                       ready.body.find("not probed yet") == std::string::npos;
+            },
+            seconds(60));
+        EXPECT_TRUE(probed) << url << "\n" << ready.status << " " << ready.body << "\n" << process.output();
+        process.signal(SIGTERM);
+        EXPECT_TRUE(process.wait(seconds(60))) << process.output();
+        EXPECT_EQ(leaked_fragment(ready.body, password), "") << url << "\n" << ready.body;
+        EXPECT_EQ(leaked_fragment(process.output(), password), "") << url << "\n" << process.output();
+    }
 }
 
 TEST_F(Secrets, ConfigurationErrorsDoNotShowTheSecrets) {

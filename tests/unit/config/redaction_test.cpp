@@ -4,8 +4,11 @@
 #include "fake_environment.hpp"
 
 #include <gmock/gmock.h>
+
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
+#include <algorithm>
+#include <cctype>
 
 using namespace indexer::config;
 using indexer::Result;
@@ -159,4 +162,140 @@ TEST(RedactUrlCredentials, HidesOnlyThePassword) {
     EXPECT_EQ(redact_url_credentials("a http://u:p1@x and https://v:p2@y"),
               "a http://u:<redacted>@x and https://v:<redacted>@y");
     EXPECT_EQ(redact_url_credentials("not a url"), "not a url");
+}
+
+namespace {
+
+// Passwords that break a URL written raw, or a key=value string unquoted.
+const std::vector<std::string> kAwkwardPasswords{"Zq%7xW@p/9:Lm", "Kt%zzRv8Qy",   "Hb@Nw4@Tc7Ds",
+                                                 "Vg/Jx3/Pm6Fe",  "Wn:Yr5:Uq2Xo", "Mf Ga8 Sl1 Ek",
+                                                 "Oj'Ib9'Ch0'Zu", "Rd\"Lt2\"Qa4", "Pe%40Nk%2FYw"};
+
+// Every form a password is written in: raw and percent-encoded in a URL,
+// quoted and bare in key=value.
+std::vector<std::string> urls_with(const std::string& password) {
+    std::string encoded;
+    std::string quoted = "'";
+    for (const char c : password) {
+        static constexpr char kHex[] = "0123456789ABCDEF";
+        const auto byte = static_cast<unsigned char>(c);
+        if (std::isalnum(byte) != 0) {
+            encoded += c;
+        } else {
+            encoded += {'%', kHex[byte >> 4], kHex[byte & 15]};
+        }
+        if (c == '\'' || c == '\\') quoted += '\\';
+        quoted += c;
+    }
+    quoted += "'";
+    return {"postgresql://indexer:" + password + "@db.internal:5432/shop",
+            "postgresql://indexer:" + encoded + "@db.internal:5432/shop?sslmode=disable",
+            "postgresql://indexer@db.internal/shop?password=" + encoded,
+            "host=db.internal user=indexer password=" + quoted + " dbname=shop"};
+}
+
+Config config_with_url(const std::string& url) {
+    Config config;
+    config.postgres.url = url;
+    return config;
+}
+
+// The first run of at least 4 characters of `secret` found in `text`.
+std::string leaked_fragment(const std::string& text, const std::string& secret) {
+    for (std::size_t length = secret.size(); length >= kShortestSecretFragment; --length) {
+        for (std::size_t start = 0; start + length <= secret.size(); ++start) {
+            if (text.find(secret.substr(start, length)) != std::string::npos)
+                return secret.substr(start, length);
+        }
+    }
+    return {};
+}
+
+// What libpq (and libpqxx above it) says about a string: the URL pieces it
+// quotes when a raw password broke the URL, and the host and port it read.
+std::vector<std::string> messages_about(const std::string& url, const std::string& password) {
+    std::vector<std::string> messages{
+        "invalid percent-encoded token: \"" + url.substr(url.find(':') + 1) + "\"",
+        "could not translate host name \"" + password.substr(password.size() / 2) +
+            "@db.internal\" to address: Name or service not known",
+        "invalid integer value \"" + password.substr(0, password.size() / 2) +
+            "\" for connection option \"port\"",
+        "missing \"=\" after \"" + password + "\" in connection info string",
+        "connection to server at \"db.internal\" failed: FATAL:  password authentication failed for user "
+        "\"indexer\" (" +
+            url + ")",
+    };
+    // Each piece between the characters a URL splits at, as libpq may quote it alone.
+    std::string piece;
+    for (const char c : password + "@") {
+        if (std::string_view("%@/: '\"").find(c) != std::string_view::npos) {
+            messages.push_back("invalid URI \"" + piece + "\"");
+            piece.clear();
+        } else {
+            piece += c;
+        }
+    }
+    return messages;
+}
+
+}  // namespace
+
+TEST(SecretsOf, FindsEverySecretOfTheConfiguration) {
+    const std::vector<std::string> secrets = secrets_of(secret_config());
+    for (const std::string& secret : kSecrets) {
+        EXPECT_NE(std::find(secrets.begin(), secrets.end(), secret), secrets.end()) << secret;
+    }
+    // The JAAS line's class name is no secret: logs keep saying "kafka".
+    for (const std::string& secret : secrets) EXPECT_THAT(secret, Not(HasSubstr("kafka."))) << secret;
+}
+
+TEST(RedactSecrets, RemovesEveryFragmentOfAnAwkwardPasswordInEveryForm) {
+    for (const std::string& password : kAwkwardPasswords) {
+        for (const std::string& url : urls_with(password)) {
+            const std::vector<std::string> secrets = secrets_of(config_with_url(url));
+            for (const std::string& message : messages_about(url, password)) {
+                const std::string shown = redact_secrets(message, secrets);
+                EXPECT_EQ(leaked_fragment(shown, password), "")
+                    << "password " << password << " in " << url << "\nmessage: " << message
+                    << "\nshown: " << shown;
+            }
+        }
+    }
+}
+
+TEST(RedactSecrets, RemovesKafkaAndSinkSecretsAndUrlPasswords) {
+    const std::vector<std::string> secrets = secrets_of(secret_config());
+    const std::string shown = redact_secrets(
+        "sasl: auth failed with kafka-Secret2 (jaas-Secret3); key-Secret4 es-Secret5 api-Secret6 "
+        "bearer-Secret7 url-Secret8 nested-Secret9 pg-Secret1 and https://someone:unknown-pw@es:9200",
+        secrets);
+    for (const std::string& secret : kSecrets) EXPECT_THAT(shown, Not(HasSubstr(secret))) << shown;
+    EXPECT_THAT(shown, Not(HasSubstr("unknown-pw"))) << shown;
+    EXPECT_THAT(shown, HasSubstr("sasl: auth failed with <redacted>")) << shown;
+}
+
+TEST(RedactSecrets, LeavesTextWithoutSecretsAlone) {
+    const std::vector<std::string> secrets =
+        secrets_of(config_with_url("postgresql://indexer:PgSecret-91c2@db/shop"));
+    const std::string message =
+        "connection to server at \"127.0.0.1\", port 1 failed: Connection refused\n\tIs the server running?";
+    EXPECT_EQ(redact_secrets(message, secrets), message);
+    EXPECT_EQ(redact_secrets("", secrets), "");
+    // Secrets shorter than the shortest fragment are not looked for: they would mangle every message.
+    EXPECT_EQ(redact_secrets("a table", {"ab", "tab"}), "a table");
+}
+
+TEST(RedactSecrets, HandlesNulBytesInvalidUtf8AndLongTexts) {
+    const std::string secret = std::string("Nu\0l\xff\xfeSecret", 12);
+    const std::string text = std::string(100'000, 'x') + secret + std::string("\0\xc3", 2);
+    const std::string shown = redact_secrets(text, {secret});
+    EXPECT_EQ(shown, std::string(100'000, 'x') + "<redacted>" + std::string("\0\xc3", 2));
+}
+
+TEST(Redact, UsesTheProcessSecrets) {
+    set_process_secrets({"Process-Secret-1"});
+    EXPECT_EQ(redact("failed: Process-Secret-1, postgresql://u:other@h/db"),
+              "failed: <redacted>, postgresql://u:<redacted>@h/db");
+    set_process_secrets({});
+    EXPECT_EQ(redact("failed: Process-Secret-1"), "failed: Process-Secret-1");
 }

@@ -46,13 +46,17 @@
 // retryable error.
 //
 // Connections: a pool of `pool_size` connections, opened on demand (the first
-// one by `create`); each `load` takes one for its duration, so up to pool_size
-// batches load concurrently and further callers wait for a free connection.
+// one by `create`), each with `limits` (connection_limits.hpp): a load stuck
+// behind a lock fails with a retryable error after the statement timeout, and
+// a host that does not answer fails the connect after the connect timeout.
+// Each `load` takes one for its duration, so up to pool_size batches load
+// concurrently and further callers wait for a free connection.
 // A connection that broke while idle (server restart, pg_terminate_backend) is
 // replaced once transparently; a database that stays unreachable makes `load`
 // return a retryable error, and the next call connects and prepares again.
 #pragma once
 
+#include <indexer/postgres/connection_limits.hpp>
 #include <indexer/postgres/id_type.hpp>
 #include <indexer/util/status.hpp>
 
@@ -84,6 +88,7 @@ struct BatchLoaderOptions {
     std::string url;       // libpq connection string or postgresql:// URL
     Source source;
     std::size_t pool_size = 1;  // connections, i.e. loads that may run at once
+    ConnectionLimits limits;    // applied to every connection of the pool
 };
 
 // Every position of the ids given to `load` appears in exactly one of
