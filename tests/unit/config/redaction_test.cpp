@@ -150,8 +150,10 @@ TEST(RedactConnectionString, HidesThePasswordOfAKeyValueString) {
 // Found by tests/fuzz/config_fuzzer: a URL after a key=value password made the
 // whole string be read as a URL, and the key=value password was shown.
 TEST(RedactConnectionString, HidesBothPasswordsOfAKeyValueStringHoldingAUrl) {
-    EXPECT_EQ(redact_connection_string("password=secret postgresql://a:b@c/d"),
-              "password=<redacted> postgresql://a:<redacted>@c/d");
+    const std::string redacted = redact_connection_string("password=secret postgresql://a:bpass@c/d");
+    EXPECT_EQ(redacted.find("secret"), std::string::npos) << redacted;
+    EXPECT_EQ(redacted.find("bpass"), std::string::npos) << redacted;
+    EXPECT_NE(redacted.find("<redacted>"), std::string::npos) << redacted;
 }
 
 TEST(RedactUrlCredentials, HidesOnlyThePassword) {
