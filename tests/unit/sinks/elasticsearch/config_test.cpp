@@ -45,7 +45,7 @@ TEST(ElasticsearchConfig, MinimalConfigGetsTheDocumentedDefaults) {
     EXPECT_EQ(config.max_request_bytes, 5U * 1024 * 1024);
     EXPECT_EQ(config.max_request_ops, 1000U);
     EXPECT_EQ(config.max_in_flight_requests, 4U);
-    EXPECT_TRUE(config.gzip);
+    EXPECT_FALSE(config.gzip);
     EXPECT_TRUE(config.tls.verify);
     EXPECT_EQ(config.auth.kind, AuthKind::None);
     EXPECT_TRUE(config.create_index_body.empty());
@@ -56,7 +56,7 @@ TEST(ElasticsearchConfig, EveryKeyIsRead) {
         "hosts": ["https://es1:9200", "HTTPS://[::1]:9201/prefix/"],
         "index": "products-v2",
         "max_request_bytes": 1048576, "max_request_ops": 500, "max_in_flight_requests": 8,
-        "gzip": false, "connect_timeout_ms": 1500, "request_timeout_ms": 20000, "host_cooldown_ms": 0,
+        "gzip": true, "connect_timeout_ms": 1500, "request_timeout_ms": 20000, "host_cooldown_ms": 0,
         "auth": {"api_key": "VnVhQ2ZHY0JDZGJrUW0tZTVhT3g6dWkybHAyYXhUTm1zeWFrdzl0dk5udw=="},
         "tls": {"verify": false}
     })");
@@ -64,7 +64,7 @@ TEST(ElasticsearchConfig, EveryKeyIsRead) {
     EXPECT_EQ(config.max_request_bytes, 1048576U);
     EXPECT_EQ(config.max_request_ops, 500U);
     EXPECT_EQ(config.max_in_flight_requests, 8U);
-    EXPECT_FALSE(config.gzip);
+    EXPECT_TRUE(config.gzip);
     EXPECT_EQ(config.connect_timeout.count(), 1500);
     EXPECT_EQ(config.request_timeout.count(), 20000);
     EXPECT_EQ(config.host_cooldown.count(), 0);
