@@ -12,7 +12,14 @@ void SearchIndex::refresh() const {
 
 long SearchIndex::count() const {
     refresh();
-    const HttpResponse response = http("GET", base_ + "/" + index_ + "/_count");
+    HttpResponse response = http("GET", base_ + "/" + index_ + "/_count");
+    if (response.status == 503) {
+        // An index the sink created a moment ago has no started primary yet
+        // ("all shards failed"): wait for it, then count.
+        (void)http("GET", base_ + "/_cluster/health/" + index_ + "?wait_for_status=yellow&timeout=30s");
+        refresh();
+        response = http("GET", base_ + "/" + index_ + "/_count");
+    }
     if (response.status == 404) return 0;
     if (response.status != 200) throw std::runtime_error("_count: " + response.body);
     return nlohmann::json::parse(response.body).at("count").get<long>();
