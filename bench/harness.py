@@ -256,6 +256,17 @@ def reload(opts):
                peak_rss_kb=rss, tool=f"pgbench -M prepared -c {POOL_SIZE}, 1000 random ids per query")
 
 
+def empty_cache(opts):
+    """Empties the local memcached: each memcached scenario starts with room for all
+    its documents, and the suites that share this memcached find room after a run."""
+    host, port = MEMCACHED.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(b"flush_all\r\n")
+        answer = connection.recv(64)
+    if not answer.startswith(b"OK"):
+        sys.exit(f"harness: memcached answered {answer!r} to flush_all")
+
+
 def memcached_set(opts):
     run = Run(opts.state)
     documents = load_documents(run)
@@ -669,14 +680,14 @@ def main():
     parser.add_argument("--state", default=os.path.join(ROOT, "build/bench"))
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("prepare").add_argument("--rows", type=int, default=1_000_000)
-    for name in ("kafka-read", "reload", "memcached-set", "es-bulk", "report"):
+    for name in ("kafka-read", "reload", "memcached-set", "es-bulk", "empty-cache", "report"):
         commands.add_parser(name)
     for name in ("pipeline", "baseline"):
         commands.add_parser(name).add_argument("sink", choices=["memcached", "elasticsearch"])
     commands.add_parser("freshness").add_argument("--seconds", type=float, default=20)
     opts = parser.parse_args()
     handlers = {"prepare": prepare, "kafka-read": kafka_read, "reload": reload, "memcached-set": memcached_set,
-                "es-bulk": es_bulk, "pipeline": pipeline, "baseline": baseline, "freshness": freshness,
+                "es-bulk": es_bulk, "empty-cache": empty_cache, "pipeline": pipeline, "baseline": baseline, "freshness": freshness,
                 "report": report}
     handlers[opts.command.replace("_", "-")](opts)
 
