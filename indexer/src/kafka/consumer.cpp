@@ -38,6 +38,8 @@ public:
     // Messages that arrived for a paused partition: returned first after resume.
     std::map<TopicPartition, std::deque<Message>> held;
     std::deque<Message> ready;
+    // Revoked while poll_batch() runs: what it received of them before is dropped.
+    std::set<TopicPartition> revoked_during_poll;
     bool closed = false;
     std::string last_error;
     std::chrono::steady_clock::time_point last_error_logged;
@@ -122,6 +124,7 @@ void Consumer::Impl::forget(const std::vector<TopicPartition>& partitions) {
         held.erase(partition);
     }
     const std::set<TopicPartition> gone(partitions.begin(), partitions.end());
+    revoked_during_poll.insert(gone.begin(), gone.end());
     std::erase_if(ready,
                   [&gone](const Message& message) { return gone.contains(message.topic_partition()); });
 }
@@ -222,6 +225,7 @@ Result<std::vector<Message>> Consumer::poll_batch(std::size_t max_messages,
     max_messages = std::max<std::size_t>(max_messages, 1);
     std::vector<Message> batch;
     std::size_t bytes = 0;
+    impl.revoked_during_poll.clear();
     const auto take = [&](Message&& message) {
         bytes += message_bytes(message);
         batch.push_back(std::move(message));
@@ -237,6 +241,18 @@ Result<std::vector<Message>> Consumer::poll_batch(std::size_t max_messages,
         const bool drained_check = until_drained && !batch.empty();
         const int timeout_ms = drained_check ? 0 : static_cast<int>(std::max<std::int64_t>(left.count(), 0));
         std::unique_ptr<RdKafka::Message> message(impl.consumer->consume(timeout_ms));
+        if (!impl.revoked_during_poll.empty()) {
+            // Received before a revocation served by this consume(): the partition
+            // restarts from its committed offset (here or at its new owner), so
+            // these copies must not be handed out. What arrives from now on (also
+            // of a partition assigned again) is new and kept.
+            std::erase_if(batch, [&](const Message& received) {
+                return impl.revoked_during_poll.contains(received.topic_partition());
+            });
+            bytes = 0;
+            for (const Message& received : batch) bytes += message_bytes(received);
+            impl.revoked_during_poll.clear();
+        }
         if (drained_check && message->err() == RdKafka::ERR__TIMED_OUT) break;
         switch (message->err()) {
             case RdKafka::ERR_NO_ERROR: {

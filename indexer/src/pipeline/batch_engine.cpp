@@ -126,7 +126,6 @@ public:
         for (const auto& partition : partitions) {
             owned_.erase(partition);
             committed_.erase(partition);
-            revoked_during_poll_.insert(partition);
         }
         bool writing_revoked = false;
         for (const BatchPtr& batch : batches_) {
@@ -199,7 +198,6 @@ private:
     }
 
     Status poll_into_open(std::size_t max_messages, milliseconds wait, std::size_t& open_bytes) {
-        revoked_during_poll_.clear();
         const std::size_t room_bytes = options_.max_bytes > open_bytes ? options_.max_bytes - open_bytes : 1;
         Result<std::vector<kafka::Message>> polled = std::vector<kafka::Message>{};
         try {
@@ -214,10 +212,8 @@ private:
             }
             return Status::error(options_.name + ": " + polled.error());
         }
+        // The transport drops what it received of a partition before its revocation.
         for (kafka::Message& message : polled.value()) {
-            // Received before a revocation inside this same poll: the new owner reads it again.
-            if (!revoked_during_poll_.empty() && revoked_during_poll_.contains(message.topic_partition()))
-                continue;
             open_bytes += kafka::message_bytes(message);
             open_.push_back(std::move(message));
         }
@@ -767,7 +763,6 @@ private:
 
     // The fetching thread's own: the batch being filled.
     std::vector<kafka::Message> open_;
-    std::set<kafka::TopicPartition> revoked_during_poll_;
 
     std::mutex mutex_;  // guards everything below
     std::condition_variable changed_;
