@@ -132,7 +132,8 @@ public:
             for (const auto& partition : partitions) {
                 if (!batch->next_offsets.contains(partition)) continue;
                 batch->revoked.insert(partition);
-                if (batch == writing_) writing_revoked = true;
+                if (std::find(writing_.begin(), writing_.end(), batch) != writing_.end())
+                    writing_revoked = true;
             }
         }
         changed_.notify_all();
@@ -140,7 +141,7 @@ public:
         // The write in progress holds ops of these partitions: stop it and wait
         // until it returned, so that nothing of theirs is written after this.
         write_stop_ = true;
-        const BatchPtr writing = writing_;
+        const std::vector<BatchPtr> writing = writing_;
         if (!changed_.wait_for(lock, kRevocationWaitsForWrite,
                                [&] { return !write_in_call_ || writing_ != writing; })) {
             spdlog::warn("{}: the sink's write did not return within {} s of the revocation", options_.name,
@@ -413,6 +414,7 @@ private:
                 for (const auto& row : loaded->rows) bytes += row.document.size() + row.id.size();
                 batch->bytes += bytes;
                 bytes_in_flight_ += bytes;
+                stats_.rows_loaded += loaded->rows.size();  // once the writer can see them
                 batch->loaded = std::move(loaded);
             }
             batch->loaded_at = Clock::now();
@@ -453,7 +455,6 @@ private:
                 result = Status::retryable_error(std::string("the source threw: ") + exception.what());
             }
             if (result) {
-                stats_.rows_loaded += result.value().rows.size();
                 recovered(metrics::FailingStep::Load);
                 return std::move(result.value());
             }
@@ -477,36 +478,46 @@ private:
 
     // ---- writing (one thread) --------------------------------------------
 
+    // Takes every batch that is loaded and next in order, and writes them with
+    // one call of the sink: a sink spreads a call's ops over its parallel
+    // requests, so several small batches keep it as busy as one large one.
     void write_loop() {
         while (true) {
-            BatchPtr batch;
+            std::vector<BatchPtr> group;
             {
                 std::unique_lock lock(mutex_);
                 changed_.wait(lock, [&] {
-                    return abandon_ || next_writable() != nullptr || (shutting_down_ && unsettled_ == 0);
+                    return abandon_ || next_writable(next_write_seq_) != nullptr ||
+                           (shutting_down_ && unsettled_ == 0);
                 });
                 if (abandon_) return;
-                batch = next_writable();
-                if (!batch) return;
-                batch->stage = Stage::Writing;
-                writing_ = batch;
+                for (BatchPtr batch = next_writable(next_write_seq_); batch;
+                     batch = next_writable(batch->seq + 1)) {
+                    batch->stage = Stage::Writing;
+                    group.push_back(batch);
+                }
+                if (group.empty()) return;
+                writing_ = group;
             }
-            const bool settled = write_batch(*batch);
+            const bool settled = write_group(group);
             std::lock_guard lock(mutex_);
-            writing_ = nullptr;
+            writing_.clear();
             if (!settled) return;  // given up: the stop's grace is over
-            batch->written_at = Clock::now();
-            batch->stage = Stage::Settled;
-            bytes_in_flight_ -= batch->bytes;
-            --unsettled_;
-            ++next_write_seq_;
+            const auto now = Clock::now();
+            for (const BatchPtr& batch : group) {
+                batch->written_at = now;
+                batch->stage = Stage::Settled;
+                bytes_in_flight_ -= batch->bytes;
+                --unsettled_;
+                ++next_write_seq_;
+            }
             changed_.notify_all();
         }
     }
 
-    BatchPtr next_writable() const {
+    BatchPtr next_writable(std::uint64_t seq) const {
         for (const BatchPtr& batch : batches_) {
-            if (batch->seq != next_write_seq_) continue;
+            if (batch->seq != seq) continue;
             return batch->stage == Stage::Loaded ? batch : nullptr;
         }
         return nullptr;
@@ -514,31 +525,39 @@ private:
 
     struct Op {
         plugin::SinkOp op;
-        const std::vector<std::size_t>* requests;  // positions in the plan's ids
+        Batch* batch;
+        const std::vector<std::size_t>* requests;  // positions in the batch plan's ids
         plugin::SinkResult result;
     };
 
-    // Writes, flushes and dead-letters one batch. False when it was given up.
-    bool write_batch(Batch& batch) {
-        if (!batch.loaded) return !abandoned();  // dropped while loading: nothing to write
-        const postgres::LoadedBatch& loaded = *batch.loaded;
-        for (const postgres::InvalidId& invalid : loaded.invalid) {
-            for (const kafka::Message* message : batch.plan.messages_of(invalid.request_index)) {
-                batch.letters.push_back(
-                    {message, std::string(kafka::dead_letter_stage::id_type), invalid.reason});
+    // Writes, flushes and dead-letters consecutive batches. False when they were given up.
+    bool write_group(const std::vector<BatchPtr>& group) {
+        std::vector<Op> ops;
+        for (const BatchPtr& batch : group) {
+            if (!batch->loaded) continue;  // dropped while loading: nothing to write
+            const postgres::LoadedBatch& loaded = *batch->loaded;
+            for (const postgres::InvalidId& invalid : loaded.invalid) {
+                for (const kafka::Message* message : batch->plan.messages_of(invalid.request_index)) {
+                    batch->letters.push_back(
+                        {message, std::string(kafka::dead_letter_stage::id_type), invalid.reason});
+                }
+            }
+            ops.reserve(ops.size() + loaded.rows.size() + loaded.missing.size());
+            for (const postgres::FoundRow& row : loaded.rows) {
+                ops.push_back({{plugin::OpKind::Upsert, row.id, row.document, row.version, {}},
+                               batch.get(),
+                               &row.request_indexes,
+                               {}});
+            }
+            for (const postgres::MissingId& missing : loaded.missing) {
+                ops.push_back({{plugin::OpKind::Delete, missing.id, {}, 0, {}},
+                               batch.get(),
+                               &missing.request_indexes,
+                               {}});
             }
         }
-        std::vector<Op> ops;
-        ops.reserve(loaded.rows.size() + loaded.missing.size());
-        for (const postgres::FoundRow& row : loaded.rows) {
-            ops.push_back(
-                {{plugin::OpKind::Upsert, row.id, row.document, row.version, {}}, &row.request_indexes, {}});
-        }
-        for (const postgres::MissingId& missing : loaded.missing) {
-            ops.push_back({{plugin::OpKind::Delete, missing.id, {}, 0, {}}, &missing.request_indexes, {}});
-        }
-
-        if (!write_ops(batch, ops)) return false;
+        if (!ops.empty() && !write_ops(ops)) return false;
+        if (ops.empty() && abandoned()) return false;
 
         std::size_t upserts = 0, deletes = 0;
         for (const Op& op : ops) {
@@ -553,24 +572,29 @@ private:
                             op.result.message);
             if (op.result.native_code != 0) reason += fmt::format(" (code {})", op.result.native_code);
             for (std::size_t request : *op.requests) {
-                for (const kafka::Message* message : batch.plan.messages_of(request)) {
-                    batch.letters.push_back(
+                for (const kafka::Message* message : op.batch->plan.messages_of(request)) {
+                    op.batch->letters.push_back(
                         {message, std::string(kafka::dead_letter_stage::sink_reject), reason});
                 }
             }
         }
         stats_.upserts += upserts;
         stats_.deletes += deletes;
-        if (!publish_dead_letters(batch)) return false;
-        spdlog::debug(
-            "{}: batch {}: {} messages, {} ids: {} upserts, {} deletes, {} dead letters; load {} ms",
-            options_.name, batch.seq, batch.messages.size(), batch.plan.ids().size(), upserts, deletes,
-            batch.letters.size(), ms(batch.loaded_at - batch.load_started));
+        if (!publish_dead_letters(group)) return false;
+        if (spdlog::should_log(spdlog::level::debug)) {
+            for (const BatchPtr& batch : group) {
+                spdlog::debug(
+                    "{}: batch {}: {} messages, {} ids, {} dead letters; load {} ms; written with {} "
+                    "other batch(es)",
+                    options_.name, batch->seq, batch->messages.size(), batch->plan.ids().size(),
+                    batch->letters.size(), ms(batch->loaded_at - batch->load_started), group.size() - 1);
+            }
+        }
         return true;
     }
 
     // Every op of a partition still owned ends OK or REJECT; the sink flushed.
-    bool write_ops(const Batch& batch, std::vector<Op>& ops) {
+    bool write_ops(std::vector<Op>& ops) {
         Backoff backoff(options_.retry_initial, options_.retry_max);
         while (true) {
             std::vector<std::size_t> pending;
@@ -578,7 +602,7 @@ private:
                 std::lock_guard lock(mutex_);
                 for (std::size_t i = 0; i < ops.size(); ++i) {
                     if (ops[i].result.status != plugin::OpStatus::Retry) continue;
-                    if (still_wanted(batch, *ops[i].requests)) pending.push_back(i);
+                    if (still_wanted(*ops[i].batch, *ops[i].requests)) pending.push_back(i);
                 }
             }
             if (pending.empty()) {
@@ -664,14 +688,16 @@ private:
         });
     }
 
-    bool publish_dead_letters(Batch& batch) {
+    bool publish_dead_letters(const std::vector<BatchPtr>& group) {
         Backoff backoff(options_.retry_initial, options_.retry_max);
         while (true) {
             std::vector<kafka::DeadLetter> letters;
             {
                 std::lock_guard lock(mutex_);
-                for (const kafka::DeadLetter& letter : batch.letters) {
-                    if (!batch.is_revoked(*letter.original)) letters.push_back(letter);
+                for (const BatchPtr& batch : group) {
+                    for (const kafka::DeadLetter& letter : batch->letters) {
+                        if (!batch->is_revoked(*letter.original)) letters.push_back(letter);
+                    }
                 }
             }
             if (letters.empty()) return true;
@@ -774,7 +800,7 @@ private:
     std::unordered_map<std::string, int> loading_ids_;
     std::set<kafka::TopicPartition> owned_;
     std::map<kafka::TopicPartition, std::int64_t> committed_;
-    BatchPtr writing_;
+    std::vector<BatchPtr> writing_;  // the batches of the write in progress
     bool write_in_call_ = false;
     std::atomic<bool> write_stop_{false};
     bool shutting_down_ = false;

@@ -259,6 +259,8 @@ public:
                                           const plugin::WriteControl& control) override {
         std::unique_lock lock(events_.mutex);
         ++calls_;
+        call_sizes_.push_back(ops.size());
+        if (hold_from_call_ != 0 && calls_ >= hold_from_call_) held_ = true;
         in_call_ = true;
         events_.notify();
         // A held sink answers when released, or RETRY when told to stop.
@@ -317,7 +319,19 @@ public:
     void release() {
         std::lock_guard lock(events_.mutex);
         held_ = false;
+        hold_from_call_ = 0;
         events_.notify();
+    }
+    // Lets the call in progress answer; later calls are held as hold_from_call says.
+    void release_this_call() {
+        std::lock_guard lock(events_.mutex);
+        held_ = false;
+        events_.notify();
+    }
+    // Holds every call from the n-th (counting from 1) on, until release().
+    void hold_from_call(int n) {
+        std::lock_guard lock(events_.mutex);
+        hold_from_call_ = n;
     }
     void reject(const std::string& id) {
         std::lock_guard lock(events_.mutex);
@@ -343,6 +357,7 @@ public:
     const std::vector<Written>& written() const { return written_; }
     bool in_call() const { return in_call_; }
     int calls() const { return calls_; }
+    const std::vector<std::size_t>& call_sizes() const { return call_sizes_; }
     int interrupted() const { return interrupted_; }
     int flushes() const { return flushes_; }
     std::size_t flushed_writes() const { return flushed_writes_; }
@@ -365,6 +380,8 @@ private:
     int short_answers_left_ = 0;
     int flush_failures_left_ = 0;
     int calls_ = 0;
+    int hold_from_call_ = 0;
+    std::vector<std::size_t> call_sizes_;
     int interrupted_ = 0;
     int flushes_ = 0;
     std::size_t flushed_writes_ = 0;
@@ -527,6 +544,25 @@ TEST_F(BatchEngineTest, ReloadsTheNextBatchWhileTheSinkWritesThisOne) {
     wait([&] { return transport_.committed(0) == 4 && transport_.committed(1) == 2; }, "the commits");
 }
 
+TEST_F(BatchEngineTest, BatchesLoadedDuringAWriteAreWrittenTogetherInOrder) {
+    options_.max_messages = 2;
+    sink_.hold();
+    start();
+    transport_.produce_ids(0, {1, 2});
+    wait([&] { return sink_.in_call(); }, "the first write");
+    transport_.produce_ids(0, {3, 4});
+    transport_.produce_ids(1, {5, 6});
+    transport_.produce_ids(0, {7, 8});
+    wait([&] { return stats_.rows_loaded.load() == 8; }, "three more batches reloaded during the write");
+    sink_.release();
+    wait([&] { return transport_.committed(0) == 6 && transport_.committed(1) == 2; }, "the commits");
+    // One call for the first batch, one for the three that were loaded meanwhile.
+    EXPECT_EQ(sink_.call_sizes(), (std::vector<std::size_t>{2, 6}));
+    std::vector<std::string> order;
+    for (const Written& write : sink_.written()) order.push_back(write.id);
+    EXPECT_EQ(order, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8"}));
+}
+
 TEST_F(BatchEngineTest, LoadsRunConcurrentlyOnSeveralConnections) {
     options_.max_messages = 1;
     source_.hold("1");
@@ -668,6 +704,29 @@ TEST_F(BatchEngineTest, ARevokedPartitionIsNeitherWrittenNorCommitted) {
     std::set<std::string> written;
     for (const Written& write : sink_.written()) written.insert(write.id);
     EXPECT_EQ(written, (std::set<std::string>{"3", "4"}));
+}
+
+TEST_F(BatchEngineTest, ARevocationInterruptsAWriteOfSeveralBatchesAndKeepsTheOthersPartitions) {
+    options_.max_messages = 2;
+    sink_.hold();
+    start();
+    transport_.produce_ids(1, {1, 2});
+    wait([&] { return sink_.in_call(); }, "the first write");
+    sink_.hold_from_call(2);
+    transport_.produce_ids(0, {3, 4});
+    transport_.produce_ids(1, {5, 6});
+    wait([&] { return stats_.rows_loaded.load() == 6; }, "two batches reloaded during the write");
+    sink_.release_this_call();
+    wait([&] { return sink_.calls() == 2 && sink_.in_call(); }, "the write of both batches");
+    transport_.revoke_at_next_poll({partition(0)});
+    wait([&] { return sink_.interrupted() == 1; }, "the write interrupted by the revocation");
+    sink_.release();
+    wait([&] { return transport_.committed(1) == 4; }, "the commit of partition 1");
+    EXPECT_EQ(transport_.committed(0), -1);
+    for (const Offsets& commit : transport_.commits()) EXPECT_FALSE(commit.contains(partition(0)));
+    std::set<std::string> written;
+    for (const Written& write : sink_.written()) written.insert(write.id);
+    EXPECT_EQ(written, (std::set<std::string>{"1", "2", "5", "6"}));
 }
 
 TEST_F(BatchEngineTest, BatchesOfARevokedPartitionStillLoadingAreDropped) {
