@@ -97,6 +97,49 @@ def load_documents(run):
         return [tuple(line.rstrip(b"\n").split(b"\t", 1)) for line in source]
 
 
+SERVICES = ("elasticsearch", "opensearch", "kafka", "postgres", "memcached")
+
+
+def service_of(comm, cmdline):
+    if comm == "java":
+        for name in ("opensearch", "elasticsearch", "kafka"):
+            if name in cmdline:
+                return name
+        return None
+    if comm.startswith("postgres") or cmdline.startswith("postgres:"):
+        return "postgres"
+    return "memcached" if comm == "memcached" else None
+
+
+def services_cpu():
+    """CPU seconds used so far by each local service: its live processes' own
+    and what their exited children left in cutime/cstime (PostgreSQL's
+    backends), so that the difference of two readings is what the service
+    spent in between."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    totals = dict.fromkeys(SERVICES, 0.0)
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as stat_file:
+                stat = stat_file.read()
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline_file:
+                cmdline = cmdline_file.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # exited meanwhile
+        service = service_of(stat[stat.index("(") + 1:stat.rindex(")")], cmdline)
+        if service:
+            fields = stat.rsplit(")", 1)[1].split()
+            totals[service] += sum(int(fields[i]) for i in (11, 12, 13, 14)) / ticks
+    return totals
+
+
+def services_since(before):
+    after = services_cpu()
+    return {name: round(after[name] - before[name], 1) for name in SERVICES}
+
+
 def self_usage():
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss
@@ -218,26 +261,28 @@ def high_watermarks(topic):
 # --------------------------------------------------------------------------- components alone
 
 def run_measured(command, **kwargs):
-    """Runs a client tool; returns (wall seconds, CPU seconds, peak RSS KB, stdout)."""
+    """Runs a client tool; returns (wall seconds, CPU seconds, peak RSS KB, stdout, the services' CPU)."""
+    services = services_cpu()
     start = time.monotonic()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, **kwargs)
     output = process.stdout.read()
     _, status, usage = os.wait4(process.pid, 0)
     seconds = time.monotonic() - start
+    services = services_since(services)
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         sys.exit(f"harness: {command[0]} failed with exit status {process.returncode}")
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, output
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, output, services
 
 
 def kafka_read(opts):
     run = Run(opts.state)
-    seconds, cpu, rss, output = run_measured(
+    seconds, cpu, rss, output, services = run_measured(
         ["kcat", "-C", "-q", "-b", BROKERS, "-t", run.topic, "-o", "beginning", "-e", "-f", "%o\n"])
     count = output.count("\n")
     if count != run.rows:
         sys.exit(f"harness: kcat read {count} messages, expected {run.rows}")
-    run.result("kafka-read", docs=run.rows, seconds=seconds, cpu_seconds=cpu, peak_rss_kb=rss,
+    run.result("kafka-read", docs=run.rows, seconds=seconds, cpu_seconds=cpu, peak_rss_kb=rss, services=services,
                tool="kcat -C -e (librdkafka consumer), value discarded")
 
 
@@ -249,11 +294,11 @@ def reload(opts):
         # The pipeline's query; the 1000 random ids are drawn by the server (pgbench binds no arrays).
         out.write(f"SELECT r.id::text, row_to_json(r.*) FROM {run.table} r WHERE r.id = ANY(ARRAY("
                   f"SELECT 1 + floor(random() * {run.rows})::bigint FROM generate_series(1, 1000)));\n")
-    seconds, cpu, rss, _ = run_measured(
+    seconds, cpu, rss, _, services = run_measured(
         ["pgbench", "-n", "-M", "prepared", "-c", str(POOL_SIZE), "-j", str(POOL_SIZE),
          "-t", str(batches // POOL_SIZE), "-f", script, bench_database_url()], stderr=subprocess.DEVNULL)
     run.result("reload", docs=(batches // POOL_SIZE) * POOL_SIZE * 1000, seconds=seconds, cpu_seconds=cpu,
-               peak_rss_kb=rss, tool=f"pgbench -M prepared -c {POOL_SIZE}, 1000 random ids per query")
+               peak_rss_kb=rss, services=services, tool=f"pgbench -M prepared -c {POOL_SIZE}, 1000 random ids per query")
 
 
 def empty_cache(opts):
@@ -273,6 +318,7 @@ def memcached_set(opts):
     host, port = MEMCACHED.rsplit(":", 1)
     commands = [b"set bench:alone:%s 0 0 %d\r\n%s\r\n" % (key, len(doc), doc) for key, doc in documents]
     cpu_before, _ = self_usage()
+    services = services_cpu()
     start = time.monotonic()
     connection = socket.create_connection((host, int(port)))
     connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -289,11 +335,12 @@ def memcached_set(opts):
         stored += replies.count(b"STORED\r\n")
     connection.close()
     seconds = time.monotonic() - start
+    services = services_since(services)
     cpu_after, rss = self_usage()
     if stored != len(commands):
         sys.exit(f"harness: memcached stored {stored} of {len(commands)}")
     run.result("memcached-set", docs=stored, seconds=seconds, cpu_seconds=cpu_after - cpu_before,
-               peak_rss_kb=rss, tool="Python, one connection, windows of 1000 pipelined sets, every reply read")
+               peak_rss_kb=rss, services=services, tool="Python, one connection, windows of 1000 pipelined sets, every reply read")
 
 
 def es_bulk(opts):
@@ -318,6 +365,7 @@ def es_bulk(opts):
                 failures.append(response.text[:300])
 
     cpu_before, _ = self_usage()
+    services = services_cpu()
     start = time.monotonic()
     threads = [threading.Thread(target=worker) for _ in range(4)]
     for thread in threads:
@@ -325,6 +373,7 @@ def es_bulk(opts):
     for thread in threads:
         thread.join()
     seconds = time.monotonic() - start
+    services = services_since(services)
     cpu_after, rss = self_usage()
     if failures:
         sys.exit(f"harness: {len(failures)} bulk requests failed, first: {failures[0]}")
@@ -332,6 +381,7 @@ def es_bulk(opts):
     if count != run.rows:
         sys.exit(f"harness: index {index} holds {count} documents, expected {run.rows}")
     run.result("es-bulk", docs=run.rows, seconds=seconds, cpu_seconds=cpu_after - cpu_before, peak_rss_kb=rss,
+               services=services,
                tool="Python requests, 4 threads, 1000 docs per _bulk, uncompressed")
 
 
@@ -411,8 +461,9 @@ def stop(process):
             process.wait()
 
 
-def measure_until_committed(run, name, process, group, timeout):
-    """Seconds from the start until every message of the topic is committed by group, CPU and peak RSS."""
+def measure_until_committed(run, name, process, group, timeout, services):
+    """Seconds from the start until every message of the topic is committed by group, CPU, peak RSS
+    and the services' CPU since the reading `services` taken before the start."""
     start = time.monotonic()
     try:
         while True:
@@ -421,7 +472,7 @@ def measure_until_committed(run, name, process, group, timeout):
             if committed_total(run.topic, group) >= run.rows:
                 seconds = time.monotonic() - start
                 cpu, hwm = proc_usage(process.pid)
-                return seconds, cpu, hwm
+                return seconds, cpu, hwm, services_since(services)
             if time.monotonic() - start > timeout:
                 sys.exit(f"harness: {name} did not commit every message within {timeout:.0f} s "
                          f"(log: {run.state}/{name}.log)")
@@ -440,30 +491,37 @@ def timeout_of(run):
 
 def pipeline(opts):
     run = Run(opts.state)
-    name = f"{TOPIC_PREFIX}{opts.sink}-{run.run_id}"
-    index = f"{TOPIC_PREFIX}indexer-{run.run_id}"
+    # A group and an index of their own each time, so that a scenario can be run again on the same topic.
+    attempt = time.strftime("%H%M%S")
+    name = f"{TOPIC_PREFIX}{opts.sink}-{run.run_id}-{attempt}"
+    index = f"{TOPIC_PREFIX}indexer-{run.run_id}-{attempt}"
     batch = {"max_messages": 1000, "max_wait": "500ms"}
+    services = services_cpu()
     process = start_indexer(run, name, indexer_config(run, name, run.topic, opts.sink, index, batch,
                                                       f"127.0.0.1:{free_port()}"))
-    seconds, cpu, hwm = measure_until_committed(run, name, process, name, timeout_of(run))
+    seconds, cpu, hwm, services = measure_until_committed(run, name, process, name, timeout_of(run), services)
     check_sink(run, opts.sink, index)
     run.result(f"indexer-{opts.sink}", docs=run.rows, seconds=seconds, cpu_seconds=cpu, peak_rss_kb=hwm,
+               services=services,
                tool=f"indexer run (release), pool_size {POOL_SIZE}, {batch_text(batch)}")
 
 
 def baseline(opts):
     run = Run(opts.state)
-    name = f"{TOPIC_PREFIX}python-{opts.sink}-{run.run_id}"
-    index = f"{TOPIC_PREFIX}python-{run.run_id}"
+    attempt = time.strftime("%H%M%S")
+    name = f"{TOPIC_PREFIX}python-{opts.sink}-{run.run_id}-{attempt}"
+    index = f"{TOPIC_PREFIX}python-{run.run_id}-{attempt}"
     log = open(os.path.join(run.state, f"{name}.log"), "w")
+    services = services_cpu()
     process = subprocess.Popen(
         [sys.executable, os.path.join(ROOT, "bench/baseline_worker.py"), opts.sink, "--brokers", BROKERS,
          "--topic", run.topic, "--group", name, "--postgres", bench_database_url(), "--table", run.table,
          "--memcached", MEMCACHED, "--prefix", f"{index}:", "--elasticsearch", ELASTICSEARCH, "--index", index],
         stdout=log, stderr=subprocess.STDOUT)
-    seconds, cpu, hwm = measure_until_committed(run, name, process, name, timeout_of(run))
+    seconds, cpu, hwm, services = measure_until_committed(run, name, process, name, timeout_of(run), services)
     check_sink(run, opts.sink, index)
     run.result(f"python-{opts.sink}", docs=run.rows, seconds=seconds, cpu_seconds=cpu, peak_rss_kb=hwm,
+               services=services,
                tool="bench/baseline_worker.py (confluent_kafka, psycopg2, " +
                     ("pymemcache set_many)" if opts.sink == "memcached" else "requests _bulk)"))
 
@@ -636,6 +694,19 @@ def report(opts):
             continue
         lines.append(f"| {label} | {r['docs']:,} | {r['seconds']:.1f} | {rate(key):,.0f} | "
                      f"{cpu_per_doc(key) * 1e6:.1f} | {r['peak_rss_kb'] / 1024:.0f} | {r['tool']} |")
+    lines += ["", "Where the machine's CPU went in each scenario: the measured process and each service "
+                  "(CPU seconds over the scenario; PostgreSQL's include its exited backends), and the share "
+                  f"of the machine's {os.cpu_count()} cores that all of them used together.", "",
+              "| scenario | measured process | " + " | ".join(SERVICES) + " | cores busy |",
+              "| --- | ---: | " + " | ".join("---:" for _ in SERVICES) + " | ---: |"]
+    for key, label in labels:
+        r = results.get(key)
+        if r is None or "services" not in r:
+            continue
+        used = r["cpu_seconds"] + sum(r["services"].values())
+        lines.append(f"| {label} | {r['cpu_seconds']:.1f} | " +
+                     " | ".join(f"{r['services'][name]:.1f}" for name in SERVICES) +
+                     f" | {used / r['seconds'] / os.cpu_count():.0%} |")
     fresh = results.get("freshness")
     if fresh:
         lines += ["", f"Freshness: {fresh['docs']:,} updates in {fresh['seconds']:.1f} s ({fresh['rate']:,.0f}/s): "
