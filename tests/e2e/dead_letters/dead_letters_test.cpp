@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -193,6 +194,81 @@ pipelines:
     EXPECT_EQ(read_topic(brokers, name + "-dead-letter", 4, 5s).size(), 3u);
 
     EXPECT_EQ(indexer.stop(), 0) << indexer.output();
+}
+
+// The indexer.* headers of a dead letter of `pipeline`, for the message at `offset` of `topic`.
+std::map<std::string, std::string> dead_letter_headers(const std::string& pipeline, const std::string& topic,
+                                                       int offset, const std::string& reason) {
+    return {{"indexer.reason", reason},        {"indexer.stage", "sink-reject"},
+            {"indexer.pipeline", pipeline},    {"indexer.source.topic", topic},
+            {"indexer.source.partition", "0"}, {"indexer.source.offset", std::to_string(offset)}};
+}
+
+TEST(DeadLetters, ReplayRestoresTheOriginalMessageAndSkipsTruncatedLettersAndOtherPipelines) {
+    INDEXER_REQUIRE_SERVICE(brokers, "INDEXER_TEST_KAFKA");
+    const std::string name = unique_name("deadletters-replay");
+    create_topic(brokers, name, 1);
+    create_topic(brokers, name + "-dead-letter", 2);
+    const std::filesystem::path config = scratch_directory(name) / "indexer.yaml";
+    std::ofstream(config) << fmt::format(R"(
+kafka:
+  brokers: {brokers}
+postgres:
+  url: postgresql://indexer@127.0.0.1:1/shop
+pipelines:
+  - name: {name}
+    topic: {name}
+    source: {{table: products}}
+    sink: {{plugin: elasticsearch, config: {{hosts: ["http://127.0.0.1:1"], index: products}}}}
+)",
+                                         fmt::arg("brokers", brokers), fmt::arg("name", name));
+
+    // Letters as the indexer writes them: the original's headers, then its own.
+    const std::string rejected =
+        "sink elasticsearch rejected the upsert of id {}: HTTP 400: mapper_parsing_exception";
+    TestProducer producer(brokers);
+    auto headers = dead_letter_headers(name, name, 0, fmt::format(fmt::runtime(rejected), 1));
+    headers["trace"] = "first";
+    producer.send(name + "-dead-letter", "1", R"({"id": 1})", headers);
+    producer.send(name + "-dead-letter", "2", R"({"id": 2, "note": "x"})",
+                  dead_letter_headers(name, name, 1, fmt::format(fmt::runtime(rejected), 2)));
+    auto truncated = dead_letter_headers(name, name, 2, "value is not JSON: too large");
+    truncated["indexer.value.truncated"] = "2000000";
+    producer.send(name + "-dead-letter", "3", std::nullopt, truncated);
+    producer.send(name + "-dead-letter", "4", R"({"id": 4})",
+                  dead_letter_headers(name + "-cache", name, 3, fmt::format(fmt::runtime(rejected), 4)));
+    producer.flush();
+
+    const CommandRun listing = dead_letters(config, name, {"--json"});
+    ASSERT_EQ(listing.status, 0) << listing.output;
+    EXPECT_EQ(listing.result["total"]["letters"], 3) << listing.output;
+    EXPECT_EQ(listing.result["total"]["to_replay"], 2) << listing.output;
+    EXPECT_EQ(listing.result["total"]["cannot_replay"], 1) << listing.output;
+    EXPECT_EQ(listing.result["other_pipelines"][name + "-cache"], 1) << listing.output;
+    EXPECT_EQ(listing.result["groups"].size(), 2u) << listing.output;
+
+    const CommandRun replay = dead_letters(config, name, {"--replay", "--json"});
+    ASSERT_EQ(replay.status, 0) << replay.output;
+    EXPECT_EQ(replay.result["replayed"], 2) << replay.output;
+    EXPECT_EQ(replay.result["cannot_replay"], 1) << replay.output;
+    EXPECT_EQ(replay.result["other_pipelines"], 1) << replay.output;
+
+    // Exactly the two originals, as the application sent them (asking for one more shows there is none).
+    auto replayed = read_topic(brokers, name, 3, 5s);
+    ASSERT_EQ(replayed.size(), 2u);
+    std::sort(replayed.begin(), replayed.end(),
+              [](const ReadMessage& a, const ReadMessage& b) { return a.key < b.key; });
+    EXPECT_EQ(replayed[0].key, "1");
+    EXPECT_EQ(replayed[0].value, R"({"id": 1})");
+    EXPECT_EQ(replayed[0].headers, (std::map<std::string, std::string>{{"trace", "first"}}));
+    EXPECT_EQ(replayed[1].key, "2");
+    EXPECT_EQ(replayed[1].value, R"({"id": 2, "note": "x"})");
+    EXPECT_TRUE(replayed[1].headers.empty());
+
+    const CommandRun after = dead_letters(config, name, {});
+    ASSERT_EQ(after.status, 0) << after.output;
+    EXPECT_THAT(after.output, HasSubstr("Total: 3 letter(s): 0 to replay, 2 replayed, 1 cannot be replayed"));
+    EXPECT_THAT(after.output, HasSubstr(name + "-cache (1)"));
 }
 
 TEST(DeadLetters, AnUnknownPipelineIsAnErrorNamingItAndTheKnownOnes) {
