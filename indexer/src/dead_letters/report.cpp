@@ -13,14 +13,15 @@ std::size_t utf8_length(std::string_view text, std::size_t i) {
     const auto byte = static_cast<unsigned char>(text[i]);
     std::size_t length = 0;
     if (byte < 0x80) return 1;
-    if ((byte & 0xE0) == 0xC0 && byte >= 0xC2)
+    if ((byte & 0xE0) == 0xC0 && byte >= 0xC2) {
         length = 2;
-    else if ((byte & 0xF0) == 0xE0)
+    } else if ((byte & 0xF0) == 0xE0) {
         length = 3;
-    else if ((byte & 0xF8) == 0xF0 && byte <= 0xF4)
+    } else if ((byte & 0xF8) == 0xF0 && byte <= 0xF4) {
         length = 4;
-    else
+    } else {
         return 0;
+    }
     if (i + length > text.size()) return 0;
     for (std::size_t k = 1; k < length; ++k) {
         if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return 0;
