@@ -1,5 +1,6 @@
 // The `indexer` command line.
 #include <indexer/cli/check_config_command.hpp>
+#include <indexer/cli/dead_letters_command.hpp>
 #include <indexer/cli/exit_codes.hpp>
 #include <indexer/cli/plugins_command.hpp>
 #include <indexer/cli/publish_command.hpp>
@@ -20,8 +21,10 @@ namespace {
 constexpr const char* kExitCodes = R"(Exit codes:
   0    success; `run` stopped by SIGINT/SIGTERM after finishing its batches
   1    `run`: a pipeline failed while running; `check-config`: a check failed;
-       `publish`: a message was not acknowledged
-  2    the configuration is missing or invalid (every error is printed with its key path)
+       `publish`: a message was not acknowledged; `dead-letters`: the topic
+       could not be read, or a replayed message was not acknowledged
+  2    the configuration is missing or invalid (every error is printed with its key path),
+       or it has no pipeline of the name given
   3    start-up failed: a plugin did not load or open, a query did not prepare
   64   the command line is wrong
   130  a second SIGINT/SIGTERM stopped `run` at once, without committing)";
@@ -81,6 +84,36 @@ int main(int argc, char** argv) {
     publish->add_option("--timeout", publish_options.timeout,
                         "How long a message may take to be acknowledged (default 60s)");
 
+    DeadLettersOptions dead_letters_options;
+    CLI::App* dead_letters = app.add_subcommand(
+        "dead-letters",
+        "List a pipeline's dead letters grouped by stage and reason, or replay them to its topic");
+    dead_letters->footer(
+        "Without --replay: reads the dead-letter topic to its current end and prints, per stage and\n"
+        "reason (ids and quoted values masked), how many letters there are, how many were replayed\n"
+        "and examples. --replay publishes each letter's original key, value and headers to the\n"
+        "pipeline's topic, then commits its position under the consumer group\n"
+        "<pipeline>.dead-letters-replay: a repeated replay publishes nothing twice. Letters whose\n"
+        "value, key or headers were left out of the copy cannot be replayed and are counted.");
+    dead_letters
+        ->add_option("-c,--config", dead_letters_options.config_file, "Configuration file (YAML or JSON)")
+        ->required();
+    dead_letters
+        ->add_option("--pipeline", dead_letters_options.pipeline, "The pipeline whose dead letters to read")
+        ->required();
+    dead_letters->add_flag("--json", dead_letters_options.json, "Print one JSON object instead of text");
+    CLI::Option* replay =
+        dead_letters->add_flag("--replay", dead_letters_options.replay,
+                               "Publish the letters not yet replayed to the pipeline's topic again");
+    dead_letters
+        ->add_option("--reason", dead_letters_options.reason,
+                     "With --replay: only the letters whose reason contains this text")
+        ->needs(replay);
+    dead_letters
+        ->add_option("--timeout", dead_letters_options.timeout,
+                     "With --replay: how long a message may take to be acknowledged (default 60s)")
+        ->needs(replay);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -93,6 +126,7 @@ int main(int argc, char** argv) {
         if (check->parsed()) return check_config_command(check_file, check_plugin_dirs, std::cout);
         if (plugins->parsed()) return run_plugins_command(plugin_dirs, std::cout);
         if (publish->parsed()) return publish_command(publish_options);
+        if (dead_letters->parsed()) return dead_letters_command(dead_letters_options, std::cout, std::cerr);
     } catch (const std::exception& error) {
         std::cerr << "indexer: " << indexer::config::redact(error.what()) << '\n';
         return kExitStartupFailed;

@@ -138,14 +138,9 @@ std::int64_t seconds_since_epoch() {
 
 Result<publish::Targets> publish_targets(const config::Config& config, const std::string& pipeline,
                                          const std::string& delay_topic, bool no_delay) {
-    const auto found = std::find_if(config.pipelines.begin(), config.pipelines.end(),
-                                    [&](const config::PipelineConfig& p) { return p.name == pipeline; });
-    if (found == config.pipelines.end()) {
-        std::string known;
-        for (const auto& p : config.pipelines) known += (known.empty() ? "" : ", ") + p.name;
-        return Status::error("no pipeline named \"" + pipeline + "\" in " + config.origin +
-                             " (pipelines: " + (known.empty() ? "none" : known) + ")");
-    }
+    auto named = find_pipeline(config, pipeline);
+    if (!named) return named.status();
+    const config::PipelineConfig* found = named.value();
     publish::Targets targets{found->topic, {}, found->id_field};
     if (no_delay) return targets;
     if (!delay_topic.empty()) {

@@ -398,7 +398,8 @@ const ObjectSchema<PipelineConfig>& pipeline_schema() {
         s.computed("dead_letter_topic", &PipelineConfig::dead_letter_topic, topic_name(), "no",
                    "`<topic>-dead-letter`",
                    "Where messages that cannot be indexed go (unparseable, no usable id, rejected by the "
-                   "sink), with headers saying why and where they came from.");
+                   "sink), with headers saying why and where they came from. `indexer dead-letters` lists "
+                   "them by cause and replays them.");
         s.section("retry", &PipelineConfig::retry, retry_schema(),
                   "Backoff for sink writes and reloads that failed for a reason that may pass.");
         s.with_default(

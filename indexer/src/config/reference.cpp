@@ -12,9 +12,9 @@ constexpr std::string_view kIntroduction = R"(# Configuration reference
      the unit test ConfigurationReference.DocsFileMatchesTheDeclarations fails when
      this file is stale, and writes the fresh text next to the test binary. -->
 
-`indexer run -c FILE` and `indexer check-config -c FILE` read one configuration
-file. The examples in [`config/`](../config) cover the common cases; every one of
-them is loaded by a unit test.
+`indexer run`, `check-config`, `publish` and `dead-letters` read one configuration
+file, given with `-c FILE`. The examples in [`config/`](../config) cover the
+common cases; every one of them is loaded by a unit test.
 
 ## The file
 
