@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 
 namespace indexer::cli {
 namespace {
@@ -54,6 +55,52 @@ void check_topic(Report& report, kafka::Admin& admin, const std::string& topic, 
     }
 }
 
+// Asked once, and only when a dead-letter topic is missing.
+class TopicCreation {
+public:
+    explicit TopicCreation(kafka::Admin& admin) : admin_(admin) {}
+    const Result<bool>& on_produce() {
+        if (!answer_) answer_ = admin_.producing_creates_topics(kProbeTimeout);
+        return *answer_;
+    }
+
+private:
+    kafka::Admin& admin_;
+    std::optional<Result<bool>> answer_;
+};
+
+// A missing dead-letter topic breaks nothing until the first bad message, whose
+// dead letter then cannot be acknowledged: the pipeline pauses and retries
+// until someone creates the topic. Unless producing creates it, that fails the check.
+void check_dead_letter_topic(Report& report, kafka::Admin& admin, TopicCreation& creation,
+                             const std::string& topic, const std::string& owner, const std::string& key) {
+    auto partitions = admin.partition_count(topic, kProbeTimeout);
+    const std::string what = "kafka topic " + topic;
+    if (!partitions) {
+        report.fail(what, partitions.error());
+        return;
+    }
+    if (partitions.value()) {
+        report.ok(what, fmt::format("{} partitions (dead letters of {})", *partitions.value(), owner));
+        return;
+    }
+    const std::string missing = fmt::format("the dead-letter topic of {} ({}) does not exist", owner, key);
+    const auto& creates = creation.on_produce();
+    if (creates && creates.value()) {
+        report.warn(what, missing +
+                              "; the broker creates it at the first dead letter, with its default partitions "
+                              "and replication (auto.create.topics.enable)");
+    } else if (creates) {
+        report.fail(what, missing +
+                              " and the broker will not create it (auto.create.topics.enable or "
+                              "allow.auto.create.topics is off): the first dead letter would pause the "
+                              "pipeline until it exists; create it");
+    } else {
+        report.fail(what, missing + " and whether the broker would create it is unknown (" + creates.error() +
+                              "); create it");
+    }
+}
+
 }  // namespace
 
 int check_config_command(const std::filesystem::path& config_file,
@@ -76,11 +123,23 @@ int check_config_command(const std::filesystem::path& config_file,
     } else {
         report.ok("kafka " + config->kafka.brokers,
                   fmt::format("{} broker(s), answered by {}", cluster->broker_count, cluster->origin_broker));
-        for (const auto& pipeline : config->pipelines)
+        TopicCreation creation(*admin.value());
+        for (std::size_t i = 0; i < config->pipelines.size(); ++i) {
+            const auto& pipeline = config->pipelines[i];
             check_topic(report, *admin.value(), pipeline.topic, pipeline.name);
-        for (const auto& delayer : config->delayers) {
+            check_dead_letter_topic(report, *admin.value(), creation, pipeline.dead_letter_topic,
+                                    "pipeline " + pipeline.name,
+                                    fmt::format("pipelines[{}].dead_letter_topic", i));
+        }
+        for (std::size_t i = 0; i < config->delayers.size(); ++i) {
+            const auto& delayer = config->delayers[i];
             check_topic(report, *admin.value(), delayer.topic, delayer.name);
             check_topic(report, *admin.value(), delayer.target_topic, delayer.name);
+            if (delayer.dead_letter_topic) {
+                check_dead_letter_topic(report, *admin.value(), creation, *delayer.dead_letter_topic,
+                                        "delayer " + delayer.name,
+                                        fmt::format("delayers[{}].dead_letter_topic", i));
+            }
         }
     }
 

@@ -89,6 +89,16 @@ key=value forms), Kafka properties and sink `config` keys whose names contain
 `private_key`, `sasl.jaas` or `ssl.key`, and the password of any URL with
 credentials inside a sink's `config`.
 
+`check-config` also looks up every topic on the broker, without creating any.
+A pipeline's `dead_letter_topic` (or a delayer's) that does not exist is named
+with its pipeline and key path (`pipelines[0].dead_letter_topic`): a failure
+(exit status 1) when producing would not create it (the broker's
+`auto.create.topics.enable` is off, or `kafka.properties` sets
+`allow.auto.create.topics: "false"`, or the broker does not tell), because the
+first dead letter would then pause the pipeline until the topic exists; a
+warning when the broker creates it at the first dead letter, with its default
+partition count and replication.
+
 ## A complete small example
 
 ```yaml

@@ -4,6 +4,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <string_view>
 #include <thread>
 
 namespace indexer::kafka {
@@ -80,6 +81,60 @@ Result<std::optional<int>> Admin::partition_count(const std::string& topic,
         return std::optional<int>{static_cast<int>(described->partitions()->size())};
     }
     return std::optional<int>{};
+}
+
+Result<bool> Admin::producing_creates_topics(std::chrono::milliseconds timeout) {
+    auto properties = producer_properties(impl_->options);
+    if (!properties) return properties.status();
+    if (const auto allowed = properties.value().find("allow.auto.create.topics");
+        allowed != properties.value().end() && (allowed->second == "false" || allowed->second == "0")) {
+        return false;
+    }
+    auto metadata = impl_->metadata(false, timeout);
+    if (!metadata) return metadata.status();
+    const std::string broker = std::to_string(metadata.value()->orig_broker_id());
+
+    rd_kafka_t* client = impl_->handle->c_ptr();
+    char error[512] = "";
+    rd_kafka_ConfigResource_t* resource =
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_BROKER, broker.c_str());
+    rd_kafka_AdminOptions_t* admin_options =
+        rd_kafka_AdminOptions_new(client, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS);
+    rd_kafka_AdminOptions_set_request_timeout(admin_options, to_ms(timeout), error, sizeof error);
+    rd_kafka_queue_t* queue = rd_kafka_queue_new(client);
+    rd_kafka_DescribeConfigs(client, &resource, 1, admin_options, queue);
+    rd_kafka_event_t* event = rd_kafka_queue_poll(queue, to_ms(timeout) + 1000);
+
+    Result<bool> answer =
+        Status::retryable_error("kafka broker " + broker + ": describing its configuration timed out");
+    if (event != nullptr && rd_kafka_event_error(event) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        answer = Status::error("kafka broker " + broker +
+                               ": cannot describe its configuration: " + rd_kafka_event_error_string(event));
+    } else if (event != nullptr) {
+        std::size_t count = 0;
+        const rd_kafka_ConfigResource_t** described =
+            rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(event), &count);
+        if (count != 1 || rd_kafka_ConfigResource_error(described[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            const char* message = count == 1 ? rd_kafka_ConfigResource_error_string(described[0]) : nullptr;
+            answer = Status::error("kafka broker " + broker + ": cannot describe its configuration: " +
+                                   (message != nullptr ? message : "no answer"));
+        } else {
+            std::size_t entries = 0;
+            const rd_kafka_ConfigEntry_t** configs = rd_kafka_ConfigResource_configs(described[0], &entries);
+            answer = Status::error("kafka broker " + broker + " does not show auto.create.topics.enable");
+            for (std::size_t i = 0; i < entries; ++i) {
+                if (std::string_view{rd_kafka_ConfigEntry_name(configs[i])} != "auto.create.topics.enable")
+                    continue;
+                const char* value = rd_kafka_ConfigEntry_value(configs[i]);
+                answer = value != nullptr && std::string_view{value} == "true";
+            }
+        }
+    }
+    if (event != nullptr) rd_kafka_event_destroy(event);
+    rd_kafka_queue_destroy(queue);
+    rd_kafka_AdminOptions_destroy(admin_options);
+    rd_kafka_ConfigResource_destroy(resource);
+    return answer;
 }
 
 Status Admin::create_topic(const std::string& topic, int partitions, std::chrono::milliseconds timeout) {

@@ -15,6 +15,7 @@
 #include <pqxx/connection>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -83,7 +84,19 @@ private:
 };
 
 using RowSink = std::function<void(const pqxx::row&)>;
-using BadKeys = std::vector<std::pair<std::string, std::string>>;  // key, PostgreSQL's reason
+
+// A key PostgreSQL rejected while the batch was narrowed down.
+struct BadKey {
+    std::string key;
+    std::string reason;  // PostgreSQL's message, first line
+    std::string sqlstate;
+};
+using BadKeys = std::vector<BadKey>;
+
+// Ids of recent loads kept to tell a broken query from broken ids, and how
+// many of them a batch in which no id loads tries.
+constexpr std::size_t kWitnessCount = 16;
+constexpr std::size_t kWitnessTries = 4;
 
 std::optional<std::string> optional_text(const pqxx::field& field) {
     if (field.is_null()) {
@@ -101,6 +114,10 @@ struct BatchLoader::Impl {
     std::mutex mutex;
     std::condition_variable session_released;
     std::vector<std::unique_ptr<Session>> idle_sessions;
+
+    // Ids whose rows loaded in recent batches, newest last (guarded by `witness_mutex`).
+    mutable std::mutex witness_mutex;
+    mutable std::vector<std::string> witnesses;
 
     std::string context(std::string_view what) const {
         return fmt::format("pipeline '{}': {}", options.pipeline, what);
@@ -145,7 +162,7 @@ struct BatchLoader::Impl {
         if (keys.empty()) {
             return Status::ok();
         }
-        std::string value_error;
+        BadKey value_error;
         try {
             pqxx::nontransaction tx(*session.connection);
             ++stats.queries;
@@ -159,18 +176,93 @@ struct BatchLoader::Impl {
                 return detail::status_from_current_exception(
                     context(fmt::format("loading {} ids failed", keys.size())), session.is_open());
             }
-            value_error = detail::server_message(error.what(), true);
+            value_error = BadKey{{}, detail::server_message(error.what(), true), error.sqlstate()};
         } catch (...) {
             return detail::status_from_current_exception(
                 context(fmt::format("loading {} ids failed", keys.size())), session.is_open());
         }
         if (keys.size() == 1) {
-            bad.emplace_back(keys.front(), std::move(value_error));
+            value_error.key = keys.front();
+            bad.push_back(std::move(value_error));
             return Status::ok();
         }
         const auto half = keys.size() / 2;
         INDEXER_RETURN_IF_ERROR(run_isolating(session, statement, keys.first(half), sink, bad, stats));
         return run_isolating(session, statement, keys.subspan(half), sink, bad, stats);
+    }
+
+    void remember_witnesses(const std::vector<FoundRow>& rows) const {
+        const std::lock_guard lock(witness_mutex);
+        for (std::size_t i = 0; i < rows.size() && i < kWitnessCount; ++i) {
+            std::erase(witnesses, rows[i].id);
+            witnesses.push_back(rows[i].id);
+        }
+        if (witnesses.size() > kWitnessCount) {
+            witnesses.erase(witnesses.begin(), witnesses.begin() + static_cast<std::ptrdiff_t>(
+                                                                       witnesses.size() - kWitnessCount));
+        }
+    }
+
+    // Candidates for a witness: ids of recent loads, else (table sources) a few
+    // ids read from the table; none of `excluded`.
+    Result<std::vector<std::string>> witness_candidates(Session& session,
+                                                        const std::unordered_set<std::string>& excluded,
+                                                        LoadStats& stats) const {
+        std::vector<std::string> candidates;
+        {
+            const std::lock_guard lock(witness_mutex);
+            for (auto it = witnesses.rbegin(); it != witnesses.rend(); ++it) {
+                if (!excluded.contains(*it)) candidates.push_back(*it);
+            }
+        }
+        if (!candidates.empty() || plan.sample_sql.empty()) {
+            return candidates;
+        }
+        try {
+            pqxx::nontransaction tx(*session.connection);
+            ++stats.queries;
+            for (const auto& row : tx.exec_prepared(detail::kSampleStatement)) {
+                if (!row[0].is_null() && !excluded.contains(row[0].c_str()))
+                    candidates.emplace_back(row[0].c_str());
+            }
+        } catch (const pqxx::sql_error& error) {
+            if (!detail::is_value_error(error.sqlstate()) || !session.is_open()) {
+                return detail::status_from_current_exception(context("reading ids to test the query failed"),
+                                                             session.is_open());
+            }
+        } catch (...) {
+            return detail::status_from_current_exception(context("reading ids to test the query failed"),
+                                                         session.is_open());
+        }
+        return candidates;
+    }
+
+    // True when the load statement returns a row for one of the candidates:
+    // the query then works, and a value error of the batch is its ids' own.
+    Result<bool> some_witness_loads(Session& session, const std::unordered_set<std::string>& excluded,
+                                    LoadStats& stats) const {
+        auto candidates = witness_candidates(session, excluded, stats);
+        if (!candidates) return candidates.status();
+        for (std::size_t i = 0; i < candidates.value().size() && i < kWitnessTries; ++i) {
+            const std::string& candidate = candidates.value()[i];
+            try {
+                pqxx::nontransaction tx(*session.connection);
+                ++stats.queries;
+                const std::string key[] = {candidate};
+                if (!tx.exec_prepared(detail::kLoadStatement, make_array_literal(key)).empty()) {
+                    return true;
+                }
+            } catch (const pqxx::sql_error& error) {
+                if (!detail::is_value_error(error.sqlstate()) || !session.is_open()) {
+                    return detail::status_from_current_exception(
+                        context("testing the query on a known id failed"), session.is_open());
+                }
+            } catch (...) {
+                return detail::status_from_current_exception(
+                    context("testing the query on a known id failed"), session.is_open());
+            }
+        }
+        return false;
     }
 
     Result<LoadedBatch> load_on(Session& session, std::span<const std::string> ids) const;
@@ -197,7 +289,10 @@ Result<LoadedBatch> BatchLoader::Impl::load_on(Session& session, std::span<const
             session, detail::kCanonicaliseStatement, keys,
             [&](const pqxx::row& row) { canonical.emplace(row[0].c_str(), row[1].c_str()); }, bad,
             batch.stats));
-        std::unordered_map<std::string, std::string> bad_reason(bad.begin(), bad.end());
+        std::unordered_map<std::string, std::string> bad_reason;
+        for (auto& entry : bad) {
+            bad_reason.emplace(std::move(entry.key), std::move(entry.reason));
+        }
         Groups regrouped;
         for (auto& group : groups.all()) {
             if (const auto it = bad_reason.find(group.key); it != bad_reason.end()) {
@@ -224,9 +319,26 @@ Result<LoadedBatch> BatchLoader::Impl::load_on(Session& session, std::span<const
                 returned.push_back(ReturnedRow{optional_text(row[0]), optional_text(row[1])});
             },
             bad, batch.stats));
-        for (auto& [key, reason] : bad) {
-            if (IdGroup* group = groups.find(key); group != nullptr) {
-                group->invalid_reason = std::move(reason);
+        // The ids are values of the id type by now (checked above), so a value
+        // error here comes from the query or the rows it reads. It is charged
+        // to the ids only if the query returns rows for other ids: if none
+        // loads, every message would be dead-lettered for a fault of the query
+        // or of data all rows share, so the batch fails and is retried.
+        if (!bad.empty() && returned.empty()) {
+            const std::unordered_set<std::string> excluded(keys.begin(), keys.end());
+            auto witnessed = some_witness_loads(session, excluded, batch.stats);
+            if (!witnessed) return witnessed.status();
+            if (!witnessed.value()) {
+                return Status::retryable_error(context(fmt::format(
+                    "loading {} ids failed: {} (SQLSTATE {}); no id loads, neither of this batch nor a "
+                    "known one, so the query or the data every row reads is at fault, not the ids: the "
+                    "batch is retried and nothing is dead-lettered",
+                    keys.size(), bad.front().reason, bad.front().sqlstate)));
+            }
+        }
+        for (auto& entry : bad) {
+            if (IdGroup* group = groups.find(entry.key); group != nullptr) {
+                group->invalid_reason = std::move(entry.reason);
             }
         }
     }
@@ -334,6 +446,7 @@ Result<LoadedBatch> BatchLoader::Impl::load_on(Session& session, std::span<const
         indexes.insert(indexes.end(), group.request_indexes.begin(), group.request_indexes.end());
     }
     batch.stats.rows = batch.rows.size();
+    remember_witnesses(batch.rows);
     return batch;
 }
 

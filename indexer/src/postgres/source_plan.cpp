@@ -11,6 +11,7 @@ namespace indexer::postgres::detail {
 namespace {
 
 constexpr const char* kDescribeStatement = "indexer_describe";
+constexpr int kSampleSize = 16;  // rows read as witnesses, see batch_loader.cpp
 
 // Document column types accepted from a custom query (pg_type OIDs).
 constexpr unsigned kJsonOid = 114;
@@ -86,6 +87,9 @@ Result<SourcePlan> describe_table(pqxx::connection_base& connection, const Table
     plan.load_sql =
         fmt::format("SELECT r.{0}::text, row_to_json(r.*) FROM {1}.{2} AS r WHERE r.{0} = ANY($1::{3}[])",
                     quoted_id, connection.quote_name(schema), connection.quote_name(relation), id.name);
+    plan.sample_sql =
+        fmt::format("SELECT r.{0}::text FROM {1}.{2} AS r WHERE r.{0} IS NOT NULL LIMIT {3}", quoted_id,
+                    connection.quote_name(schema), connection.quote_name(relation), kSampleSize);
     set_id_type(plan, id);
     return plan;
 }
@@ -178,6 +182,9 @@ void prepare_statements(pqxx::connection_base& connection, const SourcePlan& pla
     connection.prepare(kLoadStatement, plan.load_sql);
     connection.prepare(kCanonicaliseStatement, plan.canonicalise_sql);
     connection.prepare(kPairStatement, plan.pair_sql);
+    if (!plan.sample_sql.empty()) {
+        connection.prepare(kSampleStatement, plan.sample_sql);
+    }
     connection.prepare_now(kLoadStatement);
 }
 

@@ -19,6 +19,7 @@ namespace indexer::postgres::detail {
 inline constexpr const char* kLoadStatement = "indexer_load";
 inline constexpr const char* kCanonicaliseStatement = "indexer_canonicalise";
 inline constexpr const char* kPairStatement = "indexer_pair";
+inline constexpr const char* kSampleStatement = "indexer_sample";
 
 struct SourcePlan {
     // $1 = id array literal -> (id::text, document); see batch_loader.hpp.
@@ -29,6 +30,9 @@ struct SourcePlan {
     // $1 = text[] requested ids, $2 = text[] returned ids -> the pairs that are
     // equal as values of the id type.
     std::string pair_sql;
+    // Table sources only: -> a few ids of the table (id::text), to test the
+    // load statement on rows when no id of a batch loads.
+    std::string sample_sql;
     std::string id_type;  // SQL name of the id type, as format_type() prints it
     IdKind id_kind = IdKind::other;
 };

@@ -132,6 +132,57 @@ TEST_F(BatchLoaderQuery, IsolatesARowThatMakesTheQueryFailAndLoadsTheRest) {
     EXPECT_GT(batch.stats.queries, 1U);
 }
 
+// An error of the query that every row hits (here 1/0 on every row) is no
+// fault of the ids: dead-lettering them would dead-letter the whole stream.
+TEST_F(BatchLoaderQuery, FailsTheBatchForRetryWhenTheQueryFailsForEveryRow) {
+    auto loader =
+        make_loader(QuerySource{"SELECT id, json_build_object('broken', 1 / (id - id)) AS document FROM " +
+                                    orders_ + " WHERE id = ANY($1)",
+                                "id"});
+
+    const auto many = loader.load(std::vector<std::string>{"1", "2", "3", "9"});
+    const auto one = loader.load(std::vector<std::string>{"2"});
+
+    ASSERT_FALSE(many);
+    EXPECT_TRUE(many.status().is_retryable());
+    EXPECT_THAT(many.error(), HasSubstr("division by zero (SQLSTATE 22012)"));
+    EXPECT_THAT(many.error(), HasSubstr("nothing is dead-lettered"));
+    ASSERT_FALSE(one);
+    EXPECT_TRUE(one.status().is_retryable());
+}
+
+// A batch in which every id fails is judged by an id that loaded before: if
+// the query still works for it, the failing ids are charged with their error.
+TEST_F(BatchLoaderQuery, ChargesAnErrorToTheIdsWhenAnEarlierIdStillLoads) {
+    auto loader =
+        make_loader(QuerySource{"SELECT id, json_build_object('inverse', 1 / (id - 2)) AS document FROM " +
+                                    orders_ + " WHERE id = ANY($1)",
+                                "id"});
+    const auto before_any_load = loader.load(std::vector<std::string>{"2"});
+    ASSERT_EQ(load(loader, {"1"}).rows.size(), 1U);
+
+    const auto batch = load(loader, {"2"});
+
+    ASSERT_FALSE(before_any_load) << "no id is known to load yet, so the query is blamed";
+    EXPECT_THAT(batch.rows, IsEmpty());
+    EXPECT_THAT(invalid_reasons(batch).at(0), HasSubstr("division by zero"));
+}
+
+// An id the key type cannot hold is rejected by its own cast, before the query
+// runs: it is invalid even alone, even when the query fails for every row.
+TEST_F(BatchLoaderQuery, ReportsAnIdTheKeyTypeCannotHoldAsInvalidEvenAlone) {
+    auto loader =
+        make_loader(QuerySource{"SELECT id, json_build_object('broken', 1 / (id - id)) AS document FROM " +
+                                    orders_ + " WHERE id = ANY($1)",
+                                "id"});
+
+    const auto word = load(loader, {"abc"});
+    const auto past_bigint = load(loader, {"9223372036854775808"});
+
+    EXPECT_THAT(invalid_reasons(word).at(0), HasSubstr("is not a valid bigint"));
+    EXPECT_THAT(invalid_reasons(past_bigint).at(0), HasSubstr("out of range for type bigint"));
+}
+
 // A query whose id column does not hold the requested ids must not turn the
 // requested ids into deletes.
 TEST_F(BatchLoaderQuery, ReportsUnfoundIdsAsInvalidWhenRowsComeBackUnderOtherIds) {

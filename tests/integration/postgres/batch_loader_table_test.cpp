@@ -232,6 +232,30 @@ TEST_F(BatchLoaderTable, LetsTheServerCheckAndMatchIdsOfOtherTypes) {
     EXPECT_THAT(invalid_reasons(batch).at(1), HasSubstr("invalid input syntax for type numeric"));
 }
 
+// A view that casts a column: a row whose value does not cast is dead-lettered
+// (even alone in its batch: rows read from the table show the view works), but
+// once no row casts the batch is retried with nothing dead-lettered.
+TEST_F(BatchLoaderTable, ChargesARowThatDoesNotCastToItsIdButRetriesWhenNoRowCasts) {
+    const auto table = create_table("raw_prices", "id bigint PRIMARY KEY, price text");
+    const auto view = unique_name("prices_view");
+    exec("INSERT INTO " + table + " VALUES (1, '1.5'), (2, 'n/a'), (3, '7')");
+    exec("CREATE VIEW " + view + " AS SELECT id, price::numeric AS price FROM " + table);
+    drop_after_test("DROP VIEW IF EXISTS " + view);
+    auto loader = make_loader(TableSource{view, "id"});
+
+    const auto alone = load(loader, {"2"});
+    const auto with_others = load(loader, {"1", "2", "3"});
+    exec("UPDATE " + table + " SET price = 'unknown'");
+    const auto none_casts = loader.load(std::vector<std::string>{"1", "2", "3"});
+
+    EXPECT_THAT(invalid_reasons(alone).at(0), HasSubstr("invalid input syntax for type numeric"));
+    EXPECT_EQ(with_others.rows.size(), 2U);
+    EXPECT_THAT(invalid_reasons(with_others).at(1), HasSubstr("invalid input syntax for type numeric"));
+    ASSERT_FALSE(none_casts);
+    EXPECT_TRUE(none_casts.status().is_retryable());
+    EXPECT_THAT(none_casts.error(), HasSubstr("SQLSTATE 22P02"));
+}
+
 // The client-side checks must agree with PostgreSQL's own input functions, or
 // an id would be dead-lettered that PostgreSQL accepts (or fail the batch).
 TEST_F(BatchLoaderTable, ClientSideIdChecksAgreeWithPostgres) {

@@ -45,6 +45,12 @@ public:
     // creates the topic.
     Result<std::optional<int>> partition_count(const std::string& topic, std::chrono::milliseconds timeout);
 
+    // Whether producing to a topic that does not exist creates it: the
+    // broker's auto.create.topics.enable (asked of the broker that answers)
+    // and the client's allow.auto.create.topics (librdkafka producers default
+    // to true) must both be on. An error when the broker does not tell.
+    Result<bool> producing_creates_topics(std::chrono::milliseconds timeout);
+
     // Creates the topic (replication factor: the broker's default); waits until
     // its metadata shows every partition. An error if it exists already.
     Status create_topic(const std::string& topic, int partitions, std::chrono::milliseconds timeout);

@@ -39,6 +39,23 @@
 // unmatched are reported invalid rather than missing, so that a mismatch never
 // turns into deletions.
 //
+// Data exceptions (SQLSTATE class 22, e.g. 22P02 invalid input, 22003 out of
+// range, 22012 division by zero; and 23514 a domain's CHECK): the batch is
+// split in halves until the failing ids stand alone. Where the error lies:
+//  * an id its type cannot hold ("abc" or 2^63 for a bigint key) is invalid:
+//    it is rejected by the id check above, client-side or by the server's cast
+//    of the bare id, before the load query runs, whatever the batch holds;
+//  * an error of the load query (its expressions on the rows it reads) is
+//    charged to the failing ids only when the query returns a row for some
+//    other id: of the same batch, or else of a "witness" (one of the last ids
+//    that loaded, or for a table source one read from the table). When no id
+//    loads, the query or data every row shares is at fault (`1/0`, a column
+//    whose values no longer cast): `load` fails with a retryable error and no
+//    id is reported invalid, so the pipeline retries instead of dead-lettering
+//    the stream. A custom-query pipeline whose first batch after start-up holds
+//    only such failing ids therefore retries until the rows or the query are
+//    fixed (no witness is known yet).
+//
 // Start-up (`create`) connects, looks up the table and id column (or prepares
 // and describes the custom query), and prepares the statement: a missing table
 // or column or a broken query is a permanent error naming the pipeline and
