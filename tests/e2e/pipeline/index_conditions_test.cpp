@@ -15,6 +15,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <sstream>
 #include <string>
 
@@ -136,6 +137,15 @@ TEST_P(IndexConditions, AMappingConflictOnEveryDocumentPausesUntilTheMappingIsFi
     EXPECT_NE(indexer.output().find("paused: 30 documents rejected for the same reason"), std::string::npos)
         << indexer.output();
     EXPECT_EQ(committed_total(brokers_, name_, name_), 0);
+
+    // SIGTERM during the pause: the held batch is given up uncommitted once the
+    // grace is over, and a restart holds it again instead of dead-lettering it.
+    const auto stopping = std::chrono::steady_clock::now();
+    EXPECT_EQ(indexer.stop(), 0) << indexer.output();
+    EXPECT_LT(std::chrono::steady_clock::now() - stopping, seconds(45));
+    EXPECT_EQ(committed_total(brokers_, name_, name_), 0);
+    indexer.restart();
+    wait_until_paused("30 documents rejected for the same reason");
 
     // The operator adds the new field to the mapping: the held documents go through.
     admin("PUT", "/" + name_ + "/_mapping", R"({"properties": {"colour": {"type": "keyword"}}})");
