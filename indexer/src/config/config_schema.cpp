@@ -403,6 +403,15 @@ const ObjectSchema<PipelineConfig>& pipeline_schema() {
         s.section("retry", &PipelineConfig::retry, retry_schema(),
                   "Backoff for sink writes and reloads that failed for a reason that may pass.");
         s.with_default(
+            "pause_after_same_rejects", &PipelineConfig::pause_after_same_rejects,
+            schema::integer(0, 1'000'000), 20,
+            "When the sink rejects this many distinct documents for one and the same reason (quoted values "
+            "and numbers aside), and more than it wrote OK since that reason first appeared, the pipeline "
+            "pauses and retries them instead of dead-lettering them: a mapping conflict after a schema "
+            "change refuses a whole stream, not one document. It resumes once the sink accepts one of the "
+            "held documents (the index or its mapping fixed). One bad document among good ones is still "
+            "dead-lettered. `0` dead-letters every rejection. See docs/engine.md.");
+        s.with_default(
             "memory_budget", &PipelineConfig::memory_budget, schema::size(4ULL << 20, 64ULL << 30),
             std::uint64_t{48} << 20,
             "Bytes of messages and documents the pipeline holds at once, Kafka's prefetch included: "

@@ -117,6 +117,14 @@ ReadinessReport ReadinessMonitor::report() const {
         }
         report.checks.push_back(std::move(group));
         report.checks.push_back(pipeline.sink->check(now, options_.stale_after));
+        // A sink can answer its health probe while refusing every write (a blocked,
+        // closed or missing index, a mapping conflict): the pipeline's own pause tells.
+        Check writes{"pipeline " + pipeline.name + ": writes", true, "not paused"};
+        if (pipeline.stats->paused.load()) {
+            writes.ok = false;
+            writes.detail = config::redact("paused: " + pipeline.stats->pause_reason.get());
+        }
+        report.checks.push_back(std::move(writes));
     }
     report.ready =
         std::all_of(report.checks.begin(), report.checks.end(), [](const Check& c) { return c.ok; });

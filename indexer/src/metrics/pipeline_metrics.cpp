@@ -164,6 +164,16 @@ PipelineMetrics::PipelineMetrics(Registry& registry, std::string pipeline,
         assigned.metric.push_back(
             gauge_sample(stats.assigned_partitions.load(std::memory_order_relaxed), labels));
         families.push_back(std::move(assigned));
+
+        prometheus::MetricFamily held;
+        held.name = "indexer_pipeline_held_rejects";
+        held.help =
+            "Ops the sink rejected that are retried instead of dead-lettered, because many documents were "
+            "rejected for the same reason (pipelines[].pause_after_same_rejects); 0 when none.";
+        held.type = prometheus::MetricType::Gauge;
+        held.metric.push_back(
+            gauge_sample(static_cast<double>(stats.held_rejects.load(std::memory_order_relaxed)), labels));
+        families.push_back(std::move(held));
         return families;
     });
 }

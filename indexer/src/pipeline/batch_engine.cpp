@@ -4,6 +4,7 @@
 #include <indexer/metrics/pipeline_metrics.hpp>
 #include <indexer/pipeline/batch_plan.hpp>
 #include <indexer/pipeline/pipeline.hpp>
+#include <indexer/pipeline/reject_guard.hpp>
 #include <indexer/util/backoff.hpp>
 
 #include <fmt/format.h>
@@ -78,7 +79,8 @@ public:
           sink_(sink),
           dead_letters_(dead_letters),
           stats_(stats),
-          metrics_(metrics) {
+          metrics_(metrics),
+          guard_(options_.name, options_.pause_after_same_rejects, stats) {
         options_.max_messages = std::max<std::size_t>(options_.max_messages, 1);
         options_.max_batches_in_flight = std::max<std::size_t>(options_.max_batches_in_flight, 1);
         options_.loaders = std::max<std::size_t>(options_.loaders, 1);
@@ -668,6 +670,7 @@ private:
                            plugin::SinkResult{plugin::OpStatus::Retry, 0,
                                               std::string("the sink threw: ") + exception.what()});
         }
+        guard_.review(attempt, results);  // many rejects of one reason: held, not dead-lettered
         for (std::size_t i = 0; i < pending.size(); ++i) ops[pending[i]].result = std::move(results[i]);
         std::lock_guard lock(mutex_);
         write_in_call_ = false;
@@ -745,6 +748,7 @@ private:
         }
         metrics_.paused(step);
         stats_.paused = true;
+        stats_.pause_reason.set(reason);
         if (now - state.last_logged >= kRepeatLogInterval) {
             spdlog::warn("{}: {}; paused for {} s so far, next try in {} ms", options_.name, reason,
                          std::chrono::duration_cast<std::chrono::seconds>(now - state.since).count(),
@@ -769,6 +773,7 @@ private:
         }
         metrics_.resumed();
         stats_.paused = false;
+        stats_.pause_reason.set({});
     }
 
     struct FailureState {
@@ -784,6 +789,7 @@ private:
     DeadLetterOutput& dead_letters_;
     PipelineStats& stats_;
     metrics::PipelineMetrics& metrics_;
+    RejectGuard guard_;  // the writing thread's
     StopSignal* stop_ = nullptr;
     std::vector<std::thread> threads_;
 

@@ -112,6 +112,7 @@ EngineOptions engine_options(const config::Config& config, const config::Pipelin
     options.loaders = static_cast<std::size_t>(std::min(config.postgres.pool_size, pipeline.batch.in_flight));
     options.retry_initial = std::chrono::duration_cast<milliseconds>(pipeline.retry.initial);
     options.retry_max = std::chrono::duration_cast<milliseconds>(pipeline.retry.max);
+    options.pause_after_same_rejects = static_cast<std::size_t>(pipeline.pause_after_same_rejects);
     return options;
 }
 

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "indexer/sinks/elasticsearch/index_condition.hpp"
+
 namespace indexer::sinks::elasticsearch {
 namespace {
 
@@ -66,6 +68,35 @@ bool is_transient(long status) {
     return status == 408 || status == 429 || status >= 500;
 }
 
+// The index-level condition an error object (or one of its causes) names.
+std::optional<std::string_view> condition_of(const json& error) {
+    const json* level = &error;
+    // A wrapped cause is one or two levels down; deeper chains are not worth the walk.
+    for (int depth = 0; depth < 4 && level->is_object(); ++depth) {
+        const std::string type = string_field(*level, "type");
+        if (auto hint = index_condition(type, string_field(*level, "reason"))) return hint;
+        const auto cause = level->find("caused_by");
+        if (cause == level->end()) break;
+        level = &*cause;
+    }
+    return std::nullopt;
+}
+
+// The body as JSON, or discarded when it is not JSON or nested too deep to read safely.
+json parse_bounded(std::string_view body) {
+    return nested_too_deep(body) ? json(json::value_t::discarded) : json::parse(body, nullptr, false);
+}
+
+// The "error" of Elasticsearch's answer to a whole request ({"error": {"type": ...}, "status": 400}),
+// or nullptr when the body is not one (a proxy's page, an empty body).
+const json* elasticsearch_error(const json& parsed) {
+    if (!parsed.is_object()) return nullptr;
+    const auto error = parsed.find("error");
+    if (error == parsed.end() || !error->is_object()) return nullptr;
+    const auto type = error->find("type");
+    return type != error->end() && type->is_string() ? &*error : nullptr;
+}
+
 OpOutcome map_item(const json& item, const ItemContext& context) {
     // {"index": {...}} or {"delete": {...}}: the action name is not needed.
     if (!item.is_object() || item.size() != 1 || !item.begin()->is_object()) {
@@ -87,6 +118,11 @@ OpOutcome map_item(const json& item, const ItemContext& context) {
     }
     const std::string message = "HTTP " + std::to_string(status) + (reason.empty() ? "" : ": " + reason);
     if (is_transient(status)) return {Status::Retry, code, message};
+    // Sink-wide: every document would be refused alike, so none is dead-lettered.
+    if (error != result.end()) {
+        if (const auto hint = condition_of(*error))
+            return {Status::Retry, code, message + " (" + std::string(*hint) + ")"};
+    }
     return {Status::Reject, code, message};
 }
 
@@ -110,21 +146,44 @@ ResponseMapping map_bulk_response(long http_status, std::string_view body, std::
     };
     const auto reason = [&] { return body.empty() ? std::string{} : ": " + describe_error(body); };
 
-    if (http_status == 413 || http_status == 400) {
+    if (http_status == 400) {
+        // A 400 of the whole request splits only when Elasticsearch itself refused the
+        // request's text (one op may be malformed). A 400 that is not Elasticsearch's
+        // (a proxy, a gateway) or that names the index would refuse every half alike:
+        // splitting down to single ops would dead-letter them all.
+        const json parsed = parse_bounded(body);
+        const json* error = elasticsearch_error(parsed);
+        if (error == nullptr) {
+            return whole(Status::Retry,
+                         "HTTP 400 that is not an Elasticsearch answer (a proxy or gateway in between?)" +
+                             (body.empty() ? std::string{} : ": " + clip(body)));
+        }
+        if (const auto hint = condition_of(*error)) {
+            return whole(Status::Retry, "HTTP 400: " + describe(*error) + " (" + std::string(*hint) + ")");
+        }
         if (ops.size() > 1) {
             mapping.action = ResponseAction::Split;
             return mapping;
         }
-        if (http_status == 413) {
-            return whole(Status::Reject,
-                         "HTTP 413: the server refuses the request as too large even with this op alone");
+        return whole(Status::Reject, "HTTP 400: " + describe(*error));
+    }
+    if (http_status == 413) {
+        if (ops.size() > 1) {
+            mapping.action = ResponseAction::Split;
+            return mapping;
         }
-        return whole(Status::Reject, "HTTP 400" + reason());
+        return whole(Status::Reject,
+                     "HTTP 413: the server refuses the request as too large even with this op alone");
     }
     if (http_status < 200 || http_status >= 300) {
         std::string hint;
         if (http_status == 401) hint = " (authentication failed: check config.auth)";
         if (http_status == 403) hint = " (the credentials lack the privilege to write)";
+        const json parsed = parse_bounded(body);
+        // A 403 may be a cluster block rather than a privilege: say which. (401 is authentication.)
+        if (const json* error = elasticsearch_error(parsed); error != nullptr && http_status != 401) {
+            if (const auto condition = condition_of(*error)) hint = " (" + std::string(*condition) + ")";
+        }
         return whole(Status::Retry, "HTTP " + std::to_string(http_status) + hint + reason());
     }
     if (nested_too_deep(body)) {

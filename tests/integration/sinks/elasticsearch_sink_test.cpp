@@ -518,6 +518,127 @@ TEST_P(ElasticsearchSink, SeveralRequestsRunAtOnceOverConnectionsThatPersistBetw
     EXPECT_EQ(count_documents(), 3000U);
 }
 
+// Conditions of the index, not of the documents: every op is RETRY (the
+// pipeline pauses) and nothing is rejected; once lifted, the same ops are OK.
+class IndexCondition : public ElasticsearchSink {
+protected:
+    testing::HttpResponse admin(const std::string& method, const std::string& path,
+                                const std::string& body = {}) {
+        auto response = testing::http(method, url_ + path, body);
+        EXPECT_EQ(response.status, 200) << method << " " << path << ": " << response.body;
+        return response;
+    }
+    // An index and a delete: both must wait for the condition to pass.
+    static Batch index_and_delete() {
+        Batch batch;
+        batch.upsert("1", {{"n", 1}}).upsert("2", {{"n", 2}}).remove("3");
+        return batch;
+    }
+    static void expect_all_retry(const std::vector<SinkResult>& results, int code, const std::string& words) {
+        for (const auto& result : results) {
+            EXPECT_EQ(result.status, OpStatus::Retry) << result.message;
+            EXPECT_EQ(result.native_code, code) << result.message;
+            EXPECT_THAT(result.message, HasSubstr(words));
+        }
+    }
+};
+
+TEST_P(IndexCondition, AWriteBlockedIndexRetriesEveryOpUntilTheBlockIsLifted) {
+    auto sink = open(config());
+    ASSERT_TRUE(sink);
+    ASSERT_EQ(count(write(*sink, Batch().upsert("0", {{"n", 0}})), OpStatus::Ok), 1U);
+    admin("PUT", "/" + index_ + "/_settings", R"({"index.blocks.write": true})");
+    expect_all_retry(write(*sink, index_and_delete()), 403, "cluster_block_exception");
+    admin("PUT", "/" + index_ + "/_settings", R"({"index.blocks.write": null})");
+    const auto results = write(*sink, index_and_delete());
+    EXPECT_EQ(count(results, OpStatus::Ok), 3U) << not_ok(results);
+}
+
+TEST_P(IndexCondition, AClosedIndexRetriesEveryOpUntilItIsOpened) {
+    auto sink = open(config());
+    ASSERT_TRUE(sink);
+    ASSERT_EQ(count(write(*sink, Batch().upsert("0", {{"n", 0}})), OpStatus::Ok), 1U);
+    admin("POST", "/" + index_ + "/_close");
+    expect_all_retry(write(*sink, index_and_delete()), 400, "index_closed_exception");
+    admin("POST", "/" + index_ + "/_open?wait_for_active_shards=1");
+    const auto results = write(*sink, index_and_delete());
+    EXPECT_EQ(count(results, OpStatus::Ok), 3U) << not_ok(results);
+}
+
+TEST_P(IndexCondition, ADeletedIndexThatTheServerMayNotCreateRetriesUpsertsUntilItExists) {
+    auto sink = open(config());
+    ASSERT_TRUE(sink);
+    ASSERT_EQ(count(write(*sink, Batch().upsert("0", {{"n", 0}})), OpStatus::Ok), 1U);
+    // Auto-creation off for this test's index only (other suites share the
+    // cluster), restored however the test ends.
+    admin("PUT", "/_cluster/settings",
+          json({{"persistent", {{"action.auto_create_index", "-" + index_ + ",+*"}}}}).dump());
+    struct Restore {
+        std::string url;
+        ~Restore() {
+            testing::http("PUT", url + "/_cluster/settings",
+                          R"({"persistent":{"action.auto_create_index":null}})");
+        }
+    } restore{url_};
+    admin("DELETE", "/" + index_);
+    const auto results = write(*sink, index_and_delete());
+    ASSERT_EQ(results.size(), 3U);
+    for (std::size_t i = 0; i < 2; ++i) {
+        EXPECT_EQ(results[i].status, OpStatus::Retry) << results[i].message;
+        EXPECT_EQ(results[i].native_code, 404);
+        EXPECT_THAT(results[i].message, HasSubstr("index_not_found_exception"));
+    }
+    // The document of a delete is not there either way.
+    EXPECT_EQ(results[2].status, OpStatus::Ok) << results[2].message;
+    admin("PUT", "/" + index_, R"({"settings": {"number_of_shards": 1, "number_of_replicas": 0}})");
+    const auto after = write(*sink, index_and_delete());
+    EXPECT_EQ(count(after, OpStatus::Ok), 3U) << not_ok(after);
+}
+
+TEST_P(IndexCondition, AnAliasOnTwoIndicesWithoutAWriteIndexRetriesEveryOpUntilOneIsSet) {
+    const std::string first = index_ + "_a1";
+    const std::string second = index_ + "_a2";
+    created_.push_back(first);
+    created_.push_back(second);
+    for (const auto& each : {first, second})
+        admin("PUT", "/" + each, R"({"settings": {"number_of_shards": 1, "number_of_replicas": 0}})");
+    // The sink writes to index_, which is now an alias.
+    admin("POST", "/_aliases",
+          json({{"actions",
+                 {{{"add", {{"index", first}, {"alias", index_}}}},
+                  {{"add", {{"index", second}, {"alias", index_}}}}}}})
+              .dump());
+    auto sink = open(config());
+    ASSERT_TRUE(sink);
+    expect_all_retry(write(*sink, index_and_delete()), 400, "no write index is defined for alias");
+    admin("POST", "/_aliases",
+          json({{"actions", {{{"add", {{"index", second}, {"alias", index_}, {"is_write_index", true}}}}}}})
+              .dump());
+    const auto results = write(*sink, index_and_delete());
+    EXPECT_EQ(count(results, OpStatus::Ok), 3U) << not_ok(results);
+    EXPECT_TRUE(get("1", second));
+}
+
+// A mapping conflict is the sink's REJECT for each document, with the same
+// reason but for the id and value: the engine tells one bad document from a
+// whole stream (reject_guard.hpp); the sink reports what the server said.
+TEST_P(IndexCondition, AMappingConflictRejectsEachDocumentAloneWhetherOneOrAll) {
+    auto sink = open(config({{"create_index", {{"body_file", mapping_file()}}}}));
+    ASSERT_TRUE(sink);
+    Batch all;
+    for (int i = 0; i < 50; ++i) all.upsert(std::to_string(i), {{"n", "v" + std::to_string(i)}});
+    const auto results = write(*sink, all);
+    EXPECT_EQ(count(results, OpStatus::Reject), 50U) << not_ok(results);
+    for (const auto& result : results) {
+        EXPECT_EQ(result.native_code, 400);
+        EXPECT_THAT(result.message,
+                    HasSubstr("mapper_parsing_exception: failed to parse field [n] of type [integer]"));
+    }
+    // A batch of one bad document.
+    const auto alone = write(*sink, Batch().upsert("x", {{"n", "text"}}));
+    EXPECT_EQ(alone.at(0).status, OpStatus::Reject) << alone.at(0).message;
+}
+
 TEST_P(ElasticsearchSink, HealthReportsAnAnsweringCluster) {
     auto sink = open(config());
     ASSERT_TRUE(sink);
@@ -526,6 +647,13 @@ TEST_P(ElasticsearchSink, HealthReportsAnAnsweringCluster) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, ElasticsearchSink,
+                         ::testing::Values(Server{"elasticsearch", "INDEXER_TEST_ELASTICSEARCH"},
+                                           Server{"opensearch", "INDEXER_TEST_OPENSEARCH"}),
+                         [](const ::testing::TestParamInfo<Server>& param_info) {
+                             return param_info.param.name;
+                         });
+
+INSTANTIATE_TEST_SUITE_P(Servers, IndexCondition,
                          ::testing::Values(Server{"elasticsearch", "INDEXER_TEST_ELASTICSEARCH"},
                                            Server{"opensearch", "INDEXER_TEST_OPENSEARCH"}),
                          [](const ::testing::TestParamInfo<Server>& param_info) {

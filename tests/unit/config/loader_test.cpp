@@ -87,6 +87,7 @@ TEST(ParseConfig, AppliesEveryDefaultToAMinimalPipeline) {
     EXPECT_EQ(pipeline.dead_letter_topic, "t-dead-letter");
     EXPECT_EQ(pipeline.retry.initial, 100ms);
     EXPECT_EQ(pipeline.retry.max, 30s);
+    EXPECT_EQ(pipeline.pause_after_same_rejects, 20);
     EXPECT_TRUE(pipeline.enabled);
     EXPECT_TRUE(config.delayers.empty());
 }
@@ -125,6 +126,7 @@ pipelines:
     batch: {max_messages: 100000, max_wait: 1m}
     dead_letter_topic: orders-dlq
     retry: {initial: 1s, max: 1h}
+    pause_after_same_rejects: 0
     enabled: no
 delayers:
   - name: orders-delay
@@ -162,6 +164,7 @@ delayers:
     EXPECT_EQ(pipeline.dead_letter_topic, "orders-dlq");
     EXPECT_EQ(pipeline.retry.initial, 1s);
     EXPECT_EQ(pipeline.retry.max, 1h);
+    EXPECT_EQ(pipeline.pause_after_same_rejects, 0);
     EXPECT_FALSE(pipeline.enabled);
     ASSERT_EQ(config.delayers.size(), 1U);
     EXPECT_EQ(config.delayers[0].name, "orders-delay");

@@ -96,7 +96,7 @@ TEST(ReadinessMonitor, IsReadyOnlyWhenTheGroupIsJoinedTheSinkHealthyAndTheDataba
 
     ASSERT_TRUE(eventually([&] {
         const auto report = monitor.report();
-        return report.checks.size() == 3 && report.checks[0].ok && report.checks[2].detail == "refused";
+        return report.checks.size() == 4 && report.checks[0].ok && report.checks[2].detail == "refused";
     }));
     ReadinessReport report = monitor.report();
     EXPECT_FALSE(report.ready);
@@ -113,6 +113,28 @@ TEST(ReadinessMonitor, IsReadyOnlyWhenTheGroupIsJoinedTheSinkHealthyAndTheDataba
 
     sink_up = false;
     EXPECT_TRUE(eventually([&] { return !monitor.report().ready; }));
+}
+
+TEST(ReadinessMonitor, IsNotReadyWhileThePipelinesWritesArePausedAndSaysWhy) {
+    pipeline::PipelineStats stats;
+    stats.group_joined = true;
+    ReadinessMonitor monitor([] { return Status::ok(); }, {{"products", &stats, [] { return Status::ok(); }}},
+                             {std::chrono::milliseconds(1), std::chrono::hours(1)});
+    ASSERT_TRUE(eventually([&] { return monitor.report().ready; }));
+    EXPECT_EQ(monitor.report().checks.at(3).name, "pipeline products: writes");
+
+    // The sink answers its probe, yet refuses the writes (a blocked index).
+    stats.pause_reason.set("the sink asks to retry 3 op(s): HTTP 403: cluster_block_exception");
+    stats.paused = true;
+    ReadinessReport report = monitor.report();
+    EXPECT_FALSE(report.ready);
+    EXPECT_TRUE(report.checks.at(2).ok);
+    EXPECT_FALSE(report.checks.at(3).ok);
+    EXPECT_EQ(report.checks.at(3).detail,
+              "paused: the sink asks to retry 3 op(s): HTTP 403: cluster_block_exception");
+
+    stats.paused = false;
+    EXPECT_TRUE(monitor.report().ready);
 }
 
 TEST(ReadinessMonitor, WithNothingToWatchIsReady) {

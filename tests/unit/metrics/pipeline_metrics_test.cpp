@@ -24,6 +24,7 @@ TEST(PipelineMetrics, ExportsThePipelineTotalsAsTheyAreAtTheScrape) {
     stats.load_retries = 2;
     stats.sink_retries = 3;
     stats.assigned_partitions = 6;
+    stats.held_rejects = 30;
 
     const std::string text = registry.render();
     EXPECT_THAT(text, HasSubstr("# TYPE indexer_pipeline_messages_consumed_total counter\n"
@@ -37,6 +38,8 @@ TEST(PipelineMetrics, ExportsThePipelineTotalsAsTheyAreAtTheScrape) {
                           "indexer_pipeline_retries_total{pipeline=\"products\",stage=\"load\"} 2\n"
                           "indexer_pipeline_retries_total{pipeline=\"products\",stage=\"sink\"} 3\n"));
     EXPECT_THAT(text, HasSubstr("\nindexer_pipeline_assigned_partitions{pipeline=\"products\"} 6\n"));
+    EXPECT_THAT(text, HasSubstr("# TYPE indexer_pipeline_held_rejects gauge\n"
+                                "indexer_pipeline_held_rejects{pipeline=\"products\"} 30\n"));
 
     stats.messages = 9;
     EXPECT_THAT(registry.render(),

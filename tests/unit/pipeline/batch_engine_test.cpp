@@ -337,6 +337,12 @@ public:
         std::lock_guard lock(events_.mutex);
         rejected_.insert(id);
     }
+    // The operator fixed the index: what was rejected is written now.
+    void accept_all() {
+        std::lock_guard lock(events_.mutex);
+        rejected_.clear();
+        events_.notify();
+    }
     void retry_next(int ops) {
         std::lock_guard lock(events_.mutex);
         retries_left_ = ops;
@@ -806,6 +812,67 @@ TEST_F(BatchEngineTest, TheByteBudgetBoundsBatchesInFlight) {
     wait([&] { return source_.loads_started() == 1; }, "no second batch admitted");
     sink_.release();
     wait([&] { return transport_.committed(0) == 3; }, "the commits");
+}
+
+// A whole stream refused for one reason (a mapping conflict) pauses and
+// converges once fixed; one document refused is dead-lettered (above).
+TEST_F(BatchEngineTest, ManyDocumentsRejectedForOneReasonPauseInsteadOfBeingDeadLetteredUntilFixed) {
+    options_.pause_after_same_rejects = 5;
+    for (int id = 1; id <= 8; ++id) sink_.reject(std::to_string(id));
+    start();
+    transport_.produce_ids(0, {1, 2, 3, 4, 5, 6, 7, 8});
+    std::int64_t committed = 0;
+    bool dead_lettered = true;
+    wait(
+        [&] {
+            committed = transport_.committed(0);
+            dead_lettered = !dead_letters_.letters().empty();
+            return sink_.calls() >= 5 && stats_.paused.load();
+        },
+        "the batch retried while paused");
+    EXPECT_EQ(committed, -1);
+    EXPECT_FALSE(dead_lettered);
+    EXPECT_EQ(stats_.held_rejects.load(), 8U);
+    EXPECT_NE(stats_.pause_reason.get().find("8 documents rejected for the same reason"), std::string::npos)
+        << stats_.pause_reason.get();
+
+    sink_.accept_all();
+    wait([&] { return transport_.committed(0) == 8; }, "the commit once the index accepts them");
+    EXPECT_EQ(sink_.written().size(), 8U);
+    EXPECT_TRUE(dead_letters_.letters().empty());
+    EXPECT_FALSE(stats_.paused.load());
+    EXPECT_EQ(stats_.held_rejects.load(), 0U);
+}
+
+TEST_F(BatchEngineTest, WithTheGuardOffEveryRejectIsDeadLettered) {
+    options_.pause_after_same_rejects = 0;
+    for (int id = 1; id <= 8; ++id) sink_.reject(std::to_string(id));
+    start();
+    transport_.produce_ids(0, {1, 2, 3, 4, 5, 6, 7, 8});
+    wait([&] { return transport_.committed(0) == 8; }, "the commit");
+    EXPECT_EQ(dead_letters_.letters().size(), 8U);
+}
+
+TEST_F(BatchEngineTest, AStopEndsAPauseForRejectsPromptlyAndCommitsNothingHeld) {
+    options_.pause_after_same_rejects = 5;
+    options_.retry_max = milliseconds(50);
+    for (int id = 1; id <= 8; ++id) sink_.reject(std::to_string(id));
+    start(milliseconds(200));
+    transport_.produce_ids(0, {1, 2, 3, 4, 5, 6, 7, 8});
+    int calls_before = 0;
+    wait(
+        [&] {
+            calls_before = sink_.calls();
+            return stats_.held_rejects.load() == 8U;
+        },
+        "the held rejects");
+    const auto stopping = std::chrono::steady_clock::now();
+    stop();
+    EXPECT_LT(std::chrono::steady_clock::now() - stopping, std::chrono::seconds(5));
+    // Backoff: not a busy loop (50 ms at most between tries, over at most ~0.3 s).
+    EXPECT_LT(sink_.calls() - calls_before, 20);
+    EXPECT_EQ(transport_.committed(0), -1);
+    EXPECT_TRUE(dead_letters_.letters().empty());
 }
 
 }  // namespace

@@ -95,7 +95,8 @@ struct PipelineConfig {
     BatchConfig batch;
     std::string dead_letter_topic;  // always set (derived from topic when not given)
     RetryConfig retry;
-    std::uint64_t memory_budget{};  // bytes in flight, Kafka's prefetch included
+    int pause_after_same_rejects{};  // 0 = every rejection is dead-lettered
+    std::uint64_t memory_budget{};   // bytes in flight, Kafka's prefetch included
     bool enabled{};
 };
 

@@ -1,6 +1,7 @@
 // Whether the process is ready to do its job, for /readyz: every pipeline has
-// joined its consumer group, its sink reports healthy, and the database
-// answers.
+// joined its consumer group, its sink reports healthy, its writes are not
+// paused (a failing step retried with backoff, e.g. a blocked index or many
+// documents rejected for one reason), and the database answers.
 //
 // Probes run in the background, each on its own thread every few seconds, and
 // /readyz reads their last results, so a scrape never waits for a slow service

@@ -11,6 +11,8 @@
 //   indexer_pipeline_batch_stage_duration_seconds{stage}  poll | load | write | commit
 //   indexer_pipeline_end_to_end_delay_seconds      now - message timestamp, at commit
 //   indexer_pipeline_paused{reason}                 1 while paused by a failing load | sink | dead_letter
+//   indexer_pipeline_held_rejects                   gauge: rejected ops retried because many documents
+//                                                   were rejected for the same reason (reject_guard.hpp)
 //
 // Recording is thread-safe; the pipeline's thread records, a scrape reads.
 #pragma once

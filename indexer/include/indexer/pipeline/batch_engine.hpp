@@ -118,6 +118,9 @@ struct EngineOptions {
     // Backoff of failed reloads, writes and dead-letter publications.
     std::chrono::milliseconds retry_initial{100};
     std::chrono::milliseconds retry_max{30'000};
+    // Rejects of one reason on this many documents pause instead of dead-lettering (reject_guard.hpp); 0 =
+    // never.
+    std::size_t pause_after_same_rejects = 20;
     // How long fetching waits for room before it pauses the transport.
     std::chrono::milliseconds pause_after{1000};
     // The longest a poll blocks: commits and stop requests are seen this often.

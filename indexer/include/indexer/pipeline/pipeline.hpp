@@ -24,6 +24,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
 
 namespace indexer::metrics {
@@ -31,6 +32,23 @@ class Registry;
 }
 
 namespace indexer::pipeline {
+
+// A text written by the pipeline and read by /readyz.
+class PauseReason {
+public:
+    void set(std::string text) {
+        std::lock_guard lock(mutex_);
+        text_ = std::move(text);
+    }
+    std::string get() const {
+        std::lock_guard lock(mutex_);
+        return text_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::string text_;
+};
 
 // Running totals, readable from any thread (metrics, tests).
 struct PipelineStats {
@@ -47,6 +65,11 @@ struct PipelineStats {
     std::atomic<std::uint64_t> load_retries{0};  // batch loads tried again
     std::atomic<std::uint64_t> commits{0};
     std::atomic<bool> paused{false};  // partitions paused by an outage
+    // Why it is paused (the failing step's last error), for /readyz; empty when not.
+    PauseReason pause_reason;
+    // Ops the sink rejected that are held (retried) because many documents were
+    // rejected for the same reason (reject_guard.hpp), as of the last write.
+    std::atomic<std::uint64_t> held_rejects{0};
 
     // Dead-letter publications tried again.
     std::atomic<std::uint64_t> dead_letter_retries{0};

@@ -14,6 +14,7 @@ namespace {
 
 using indexer::sdk::Status;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 const std::string kFixtures = std::string(INDEXER_SOURCE_DIR) + "/tests/fixtures/elasticsearch/";
@@ -149,6 +150,47 @@ TEST_P(CapturedResponse, ItemsRefusedWith429AreRetried) {
     EXPECT_THAT(mapping.items[0].message, HasSubstr("cluster_block_exception"));
 }
 
+// Sink-wide conditions: every document would be refused alike, so each op is
+// retried (the pipeline pauses) instead of dead-lettered.
+TEST_P(CapturedResponse, AWriteBlockedIndexRetriesEveryItemAndSaysHowToLiftIt) {
+    const ResponseMapping mapping = map("bulk-index-write-block");
+    ASSERT_EQ(mapping.action, ResponseAction::PerItem);
+    EXPECT_EQ(statuses(mapping),
+              (std::vector<std::pair<Status, int>>{{Status::Retry, 403}, {Status::Retry, 403}}));
+    EXPECT_THAT(mapping.items[0].message,
+                StartsWith("HTTP 403: cluster_block_exception: index [fixture_capture_"));
+    EXPECT_THAT(mapping.items[0].message,
+                HasSubstr("(the index refuses writes (a block: index.blocks.write"));
+}
+
+TEST_P(CapturedResponse, AClosedIndexRetriesUpsertsAndDeletes) {
+    const ResponseMapping mapping = map("bulk-index-closed");
+    ASSERT_EQ(mapping.action, ResponseAction::PerItem);
+    EXPECT_EQ(statuses(mapping),
+              (std::vector<std::pair<Status, int>>{{Status::Retry, 400}, {Status::Retry, 400}}));
+    EXPECT_EQ(mapping.items[1].message,
+              "HTTP 400: index_closed_exception: closed (the index is closed; retried until it is opened)");
+}
+
+TEST_P(CapturedResponse, AMissingIndexThatIsNotCreatedRetriesUpsertsWhileDeletesAreDone) {
+    const ResponseMapping mapping = map("bulk-index-missing");
+    ASSERT_EQ(mapping.action, ResponseAction::PerItem);
+    // The document of a delete is not there either way: nothing to wait for.
+    EXPECT_EQ(statuses(mapping),
+              (std::vector<std::pair<Status, int>>{{Status::Retry, 404}, {Status::Ok, 404}}));
+    EXPECT_THAT(mapping.items[0].message, StartsWith("HTTP 404: index_not_found_exception: no such index ["));
+    EXPECT_THAT(mapping.items[0].message, HasSubstr("action.auto_create_index"));
+}
+
+TEST_P(CapturedResponse, AnAliasWithoutAWriteIndexRetriesEveryItem) {
+    const ResponseMapping mapping = map("bulk-alias-without-write-index");
+    ASSERT_EQ(mapping.action, ResponseAction::PerItem);
+    EXPECT_EQ(statuses(mapping),
+              (std::vector<std::pair<Status, int>>{{Status::Retry, 400}, {Status::Retry, 400}}));
+    EXPECT_THAT(mapping.items[0].message, HasSubstr("no write index is defined for alias [fixture_capture_"));
+    EXPECT_THAT(mapping.items[0].message, HasSubstr("(the alias has no write index;"));
+}
+
 TEST_P(CapturedResponse, AWholeRequestRefusedWith400IsSplitUntilTheOpThatCausesItIsAlone) {
     EXPECT_EQ(map("whole-request-400").action, ResponseAction::Split);
     const ResponseMapping alone = map_with("whole-request-400", {ItemContext{}});
@@ -195,6 +237,95 @@ TEST(BulkResponse, AWholeRequestRefusedWith429Or5xxRetriesEveryOpOfThatRequest) 
         map_bulk_response(429, overloaded.body, three).all.message,
         StartsWith(
             "HTTP 429: es_rejected_execution_exception: rejected execution of coordinating operation"));
+}
+
+ResponseMapping map_item_error(const std::string& error, bool is_delete = false) {
+    const std::vector<ItemContext> one{ItemContext{is_delete, false}};
+    return map_bulk_response(
+        200, R"({"errors":true,"items":[{"index":{"status":400,"error":)" + error + "}}]}", one);
+}
+
+TEST(BulkResponse, AnAliasOnSeveralIndicesOfOlderServersRetries) {
+    // Elasticsearch 6 and OpenSearch 1 word it so (and "indices" in some versions).
+    for (const char* reason : {"Alias [products] has more than one index associated with it [[p1, p2]], "
+                               "can't execute a single index op",
+                               "Alias [products] has more than one indices associated with it [[p1, p2]], "
+                               "can't execute a single index "
+                               "op"}) {
+        const ResponseMapping mapping = map_item_error(R"({"type":"illegal_argument_exception","reason":")" +
+                                                       std::string(reason) + R"("})");
+        ASSERT_EQ(mapping.action, ResponseAction::PerItem);
+        EXPECT_EQ(mapping.items[0].status, Status::Retry) << reason;
+        EXPECT_THAT(mapping.items[0].message, HasSubstr("none is its write index")) << reason;
+    }
+}
+
+TEST(BulkResponse, AMissingPrivilegeOnTheIndexRetries) {
+    const ResponseMapping mapping = map_item_error(
+        R"({"type":"security_exception","reason":"action [indices:data/write/bulk[s]] is unauthorized for user [w]"})");
+    EXPECT_EQ(mapping.items[0].status, Status::Retry);
+}
+
+TEST(BulkResponse, AConditionNamedByTheCauseRetriesToo) {
+    const ResponseMapping mapping = map_item_error(
+        R"({"type":"remote_transport_exception","reason":"[node][indices:data/write/bulk[s]]",)"
+        R"("caused_by":{"type":"index_closed_exception","reason":"closed"}})");
+    EXPECT_EQ(mapping.items[0].status, Status::Retry);
+}
+
+// These say something about the document (or about the mapping, which the
+// engine's guard against many rejects of one reason catches): REJECT.
+TEST(BulkResponse, MappingConflictsAndOtherIllegalArgumentsStayRejected) {
+    for (
+        const char* error : {
+            R"({"type":"document_parsing_exception","reason":"[1:9] failed to parse field [n] of type [long] in document with id '4'. Preview of field's value: 'abc'"})",
+            R"({"type":"illegal_argument_exception","reason":"mapper [n] cannot be changed from type [long] to [text]"})",
+            R"({"type":"strict_dynamic_mapping_exception","reason":"mapping set to strict, dynamic introduction of [m] within [_doc] is not allowed"})",
+            R"({"type":"illegal_argument_exception","reason":"Limit of total fields [1000] has been exceeded"})",
+            R"({"type":"illegal_argument_exception","reason":"Document contains at least one immense term in field=\"t\""})",
+        }) {
+        const ResponseMapping mapping = map_item_error(error);
+        ASSERT_EQ(mapping.action, ResponseAction::PerItem) << error;
+        EXPECT_EQ(mapping.items[0].status, Status::Reject) << error;
+    }
+}
+
+TEST(BulkResponse, AWholeRequest400FromAProxyIsRetriedWithoutSplitting) {
+    const Captured captured = read_http(kFixtures + "constructed/whole-request-400-proxy.http");
+    for (std::size_t ops : {1, 2, 100}) {
+        const ResponseMapping mapping =
+            map_bulk_response(captured.status, captured.body, std::vector<ItemContext>(ops));
+        ASSERT_EQ(mapping.action, ResponseAction::AllOps) << ops;
+        EXPECT_EQ(mapping.all.status, Status::Retry) << ops;
+        EXPECT_EQ(mapping.all.native_code, 400);
+        EXPECT_THAT(
+            mapping.all.message,
+            StartsWith("HTTP 400 that is not an Elasticsearch answer (a proxy or gateway in between?): "
+                       "<html>"));
+    }
+    EXPECT_EQ(map_bulk_response(400, "", std::vector<ItemContext>(3)).all.status, Status::Retry);
+    EXPECT_EQ(map_bulk_response(400, R"({"message":"bad request"})", std::vector<ItemContext>(3)).all.status,
+              Status::Retry);
+}
+
+TEST(BulkResponse, AWholeRequest400NamingTheIndexIsRetriedWithoutSplitting) {
+    const ResponseMapping mapping = map_bulk_response(
+        400, R"({"error":{"type":"index_closed_exception","reason":"closed","index":"p"},"status":400})",
+        std::vector<ItemContext>(4));
+    ASSERT_EQ(mapping.action, ResponseAction::AllOps);
+    EXPECT_EQ(mapping.all.status, Status::Retry);
+    EXPECT_EQ(mapping.all.message,
+              "HTTP 400: index_closed_exception: closed (the index is closed; retried until it is opened)");
+}
+
+TEST(BulkResponse, AWholeRequestBlockedByTheClusterSaysSoInsteadOfBlamingTheCredentials) {
+    const ResponseMapping mapping = map_bulk_response(
+        403,
+        R"({"error":{"type":"cluster_block_exception","reason":"blocked by: [FORBIDDEN/6/cluster read-only (api)];"},"status":403})",
+        std::vector<ItemContext>(2));
+    EXPECT_EQ(mapping.all.status, Status::Retry);
+    EXPECT_THAT(mapping.all.message, StartsWith("HTTP 403 (the index refuses writes"));
+    EXPECT_THAT(mapping.all.message, Not(HasSubstr("credentials")));
 }
 
 TEST(BulkResponse, FailedAuthenticationRetriesWithAHint) {

@@ -44,10 +44,15 @@ struct ResponseMapping {
 // Maps an HTTP answer (status > 0) to a _bulk request of `ops.size()` ops.
 //  - 200: per item. 2xx = OK; 404 on a delete = OK (already gone); 409 on a
 //    versioned op = OK (a newer version is stored); 408, 429 and 5xx = RETRY;
-//    any other status = REJECT with the server's reason.
-//  - 413 and 400 of the whole request: split while more than one op remains
-//    (400 splits too because one bad op must not fail its neighbours), then
-//    REJECT the single op.
+//    an error that names the index rather than the document (a block, a
+//    missing or closed index, an alias without a write index, a missing
+//    privilege: index_condition.hpp) = RETRY; any other status = REJECT with
+//    the server's reason.
+//  - 400 of the whole request: RETRY every op when the body is not
+//    Elasticsearch's error JSON (a proxy answered) or names an index
+//    condition; otherwise split while more than one op remains (one bad op
+//    must not fail its neighbours), then REJECT the single op.
+//  - 413: split while more than one op remains, then REJECT the single op.
 //  - anything else (429, 5xx, 401, 403, ...): RETRY every op of the request.
 ResponseMapping map_bulk_response(long http_status, std::string_view body, std::span<const ItemContext> ops);
 
