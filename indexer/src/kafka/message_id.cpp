@@ -29,21 +29,31 @@ Status too_long(std::size_t size) {
                          std::to_string(max_id_bytes) + " accepted");
 }
 
-// `what` names the place of the id in messages: `field "id"`, `value`, ...
-Result<MessageId> id_from_value(const json::Value& value, const std::string& what) {
+// Where an id was read, for error messages only (built when one is needed).
+struct Place {
+    std::string_view field;  // empty: the whole value
+    bool in_payload = false;
+
+    std::string describe() const {
+        if (field.empty()) return in_payload ? "field \"payload\"" : "value";
+        return "field " + quoted(field) + (in_payload ? " of \"payload\"" : "");
+    }
+};
+
+Result<MessageId> id_from_value(const json::Value& value, const Place& place) {
     if (value.kind == json::Kind::number && value.integer) {
         if (value.raw.size() > max_id_bytes) return too_long(value.raw.size());
         if (value.raw == "-0") return MessageId{"0", IdKind::integer};
         return MessageId{std::string(value.raw), IdKind::integer};
     }
     if (value.kind == json::Kind::string) {
-        if (value.raw.size() == 2) return Status::error("id is empty (" + what + " is \"\")");
+        if (value.raw.size() == 2) return Status::error("id is empty (" + place.describe() + " is \"\")");
         // Escapes only shrink a string: the raw size bounds the decoded one.
         std::string text = json::decode_string(value.raw);
         if (text.size() > max_id_bytes) return too_long(text.size());
         return MessageId{std::move(text), IdKind::string};
     }
-    return Status::error(what + " is " + describe(value) + ", expected an integer or a string");
+    return Status::error(place.describe() + " is " + describe(value) + ", expected an integer or a string");
 }
 
 bool looks_like_integer(const std::string& text) {
@@ -61,8 +71,7 @@ Result<MessageId> id_from_key(const std::optional<std::string>& key) {
 }
 
 Result<MessageId> id_from_object(const json::Scan& object, std::string_view field, bool in_payload) {
-    const std::string what = "field " + quoted(field) + (in_payload ? " of \"payload\"" : "");
-    if (const json::Value* found = object.find(field)) return id_from_value(*found, what);
+    if (const json::Value* found = object.find(field)) return id_from_value(*found, Place{field, in_payload});
     if (in_payload) return Status::error("field " + quoted(field) + " missing in \"payload\"");
     // KafkaSync's delay wrapper: {"payload": {...}, "created_at": ...}.
     const json::Value* payload = object.find("payload");
@@ -73,7 +82,7 @@ Result<MessageId> id_from_object(const json::Scan& object, std::string_view fiel
         return id_from_object(inner.value(), field, true);
     }
     if (payload->kind == json::Kind::string || (payload->kind == json::Kind::number && payload->integer)) {
-        return id_from_value(*payload, "field \"payload\"");
+        return id_from_value(*payload, Place{{}, true});
     }
     return Status::error("field \"payload\" is " + describe(*payload) + ", expected an object with field " +
                          quoted(field) + ", an integer or a string");
@@ -97,9 +106,9 @@ Result<MessageId> extract_id(const std::optional<std::string>& key, const std::o
         case json::Kind::object:
             return id_from_object(parsed.value(), field, false);
         case json::Kind::string:
-            return id_from_value(root, "value");
+            return id_from_value(root, Place{});
         case json::Kind::number:
-            if (root.integer) return id_from_value(root, "value");
+            if (root.integer) return id_from_value(root, Place{});
             break;
         default:
             break;

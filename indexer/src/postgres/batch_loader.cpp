@@ -56,6 +56,10 @@ struct ReturnedRow {
 
 class Groups {
 public:
+    void reserve(std::size_t ids) {
+        groups_.reserve(ids);
+        index_.reserve(ids);
+    }
     void add(std::string key, std::size_t request_index) {
         auto [it, inserted] = index_.try_emplace(key, groups_.size());
         if (inserted) {
@@ -271,6 +275,7 @@ struct BatchLoader::Impl {
 Result<LoadedBatch> BatchLoader::Impl::load_on(Session& session, std::span<const std::string> ids) const {
     LoadedBatch batch;
     Groups groups;
+    groups.reserve(ids.size());
     for (std::size_t i = 0; i < ids.size(); ++i) {
         auto canonical = canonical_id(plan.id_kind, ids[i]);
         if (canonical) {
@@ -345,7 +350,9 @@ Result<LoadedBatch> BatchLoader::Impl::load_on(Session& session, std::span<const
 
     // Match rows to ids by text; rows matching no id are "unmatched".
     std::unordered_map<std::string, std::vector<std::size_t>> rows_by_id;
+    rows_by_id.reserve(returned.size());
     std::vector<std::string> returned_ids;  // distinct, in order
+    returned_ids.reserve(returned.size());
     std::unordered_set<std::string> unmatched_ids;
     bool null_id_returned = false;
     for (std::size_t r = 0; r < returned.size(); ++r) {
@@ -419,6 +426,7 @@ Result<LoadedBatch> BatchLoader::Impl::load_on(Session& session, std::span<const
     }
 
     std::unordered_map<std::string, std::size_t> found_by_id;  // returned id -> position in batch.rows
+    found_by_id.reserve(groups.all().size());
     for (auto& group : groups.all()) {
         if (!group.invalid_reason && group.rows.size() > 1) {
             group.invalid_reason =
