@@ -48,6 +48,8 @@ struct Batch {
     std::map<kafka::TopicPartition, std::int64_t> next_offsets;
     std::set<kafka::TopicPartition> revoked;  // partitions of this batch taken away meanwhile
     std::size_t bytes = 0;                    // held against the budget until settled
+    std::size_t upserts = 0;                  // written OK
+    std::size_t deletes = 0;
     Stage stage = Stage::Queued;
     Clock::duration poll_time{};
     Clock::time_point load_started{};
@@ -565,6 +567,7 @@ private:
         for (const Op& op : ops) {
             if (op.result.status == plugin::OpStatus::Ok) {
                 (op.op.kind == plugin::OpKind::Upsert ? upserts : deletes)++;
+                (op.op.kind == plugin::OpKind::Upsert ? op.batch->upserts : op.batch->deletes)++;
                 continue;
             }
             if (op.result.status != plugin::OpStatus::Reject) continue;  // revoked before it settled
@@ -586,10 +589,11 @@ private:
         if (spdlog::should_log(spdlog::level::debug)) {
             for (const BatchPtr& batch : group) {
                 spdlog::debug(
-                    "{}: batch {}: {} messages, {} ids, {} dead letters; load {} ms; written with {} "
-                    "other batch(es)",
+                    "{}: batch {}: {} messages, {} ids: {} upserts, {} deletes, {} dead letters; load {} ms; "
+                    "written with {} other batch(es)",
                     options_.name, batch->seq, batch->messages.size(), batch->plan.ids().size(),
-                    batch->letters.size(), ms(batch->loaded_at - batch->load_started), group.size() - 1);
+                    batch->upserts, batch->deletes, batch->letters.size(),
+                    ms(batch->loaded_at - batch->load_started), group.size() - 1);
             }
         }
         return true;
