@@ -38,11 +38,30 @@ void write_raw(std::string_view text) noexcept {
     }
 }
 
+// The signals install_signal_handlers() catches, by name: strsignal() is not
+// async-signal-safe.
+std::string_view signal_name(int signal_number) noexcept {
+    switch (signal_number) {
+        case SIGSEGV:
+            return "segmentation fault";
+        case SIGBUS:
+            return "bus error";
+        case SIGFPE:
+            return "floating point exception";
+        case SIGILL:
+            return "illegal instruction";
+        case SIGABRT:
+            return "aborted";
+        default:
+            return "a fatal signal";
+    }
+}
+
 void on_fatal_signal(int signal_number) {
     write_raw("\nFAIL  ");
     write_raw(current_check.load());
     write_raw(": the process crashed (");
-    write_raw(::strsignal(signal_number));
+    write_raw(signal_name(signal_number));
     write_raw(")\n");
     std::signal(signal_number, SIG_DFL);
     std::raise(signal_number);
@@ -266,11 +285,13 @@ private:
         // What the interrupted write may have stored goes again.
         if (auto cleanup = write_all_ok(handle.value(), large.deletes().remove(the_id), ""); !cleanup.passed)
             return fail("deleting again: " + cleanup.detail);
-        if (!handle->has_write_control())
+        if (!handle->has_write_control()) {
             return pass("a plugin of ABI 1.0: its writes cannot be interrupted");
-        if (took > std::chrono::seconds(1))
+        }
+        if (took > std::chrono::seconds(1)) {
             return fail(fmt::format("a write of {} ops with a 20 ms deadline returned after {} ms",
                                     ops.size(), took.count()));
+        }
         std::size_t retried = 0;
         for (std::size_t i = 0; i < results.size(); ++i) {
             if (results[i].status == OpStatus::Ok) continue;

@@ -13,6 +13,8 @@
 #include <spdlog/spdlog.h>
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
+#include <exception>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -35,9 +37,7 @@ bool read_config(const std::string& file, std::string& text) {
     return true;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_sink_check(int argc, char** argv) {
     CLI::App app{"Runs the conformance battery of the indexer on a sink plugin, against a real backend"};
     std::string plugin_name;
     std::string config_file;
@@ -86,4 +86,20 @@ int main(int argc, char** argv) {
     }
     std::cout << "all checks passed\n";
     return 0;
+}
+
+}  // namespace
+
+// Nothing escapes main: an exception that got this far (a failed allocation
+// while the command line is built, say) ends the process with a message and
+// an exit code instead of std::terminate.
+int main(int argc, char** argv) {
+    try {
+        return run_sink_check(argc, argv);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "indexer-sink-check: %s\n", error.what());
+    } catch (...) {
+        std::fputs("indexer-sink-check: unknown error\n", stderr);
+    }
+    return 2;
 }

@@ -43,7 +43,7 @@ public:
     sdk::Status health(std::string& error) override { return client_.health(error); }
 
 private:
-    static es::Logger logger(std::string instance) {
+    static es::Logger logger(const std::string& instance) {
         return [prefix = instance.empty() ? std::string{} : "[" + instance + "] "](
                    sdk::LogLevel level, const std::string& message) { sdk::log(level, prefix + message); };
     }

@@ -11,6 +11,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <cstdio>
 #include <exception>
 #include <iostream>
 #include <string>
@@ -29,9 +30,7 @@ constexpr const char* kExitCodes = R"(Exit codes:
   64   the command line is wrong
   130  a second SIGINT/SIGTERM stopped `run` at once, without committing)";
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_indexer(int argc, char** argv) {
     using namespace indexer::cli;
     indexer::log::setup_defaults();
 
@@ -133,4 +132,20 @@ int main(int argc, char** argv) {
     }
     std::cout << app.help();
     return kExitUsage;
+}
+
+}  // namespace
+
+// Nothing escapes main: an exception that got this far (a failed allocation
+// while the command line is built, say) ends the process with a message and
+// an exit code instead of std::terminate.
+int main(int argc, char** argv) {
+    try {
+        return run_indexer(argc, argv);
+    } catch (const std::exception& error) {
+        std::fprintf(stderr, "indexer: %s\n", error.what());
+    } catch (...) {
+        std::fputs("indexer: unknown error\n", stderr);
+    }
+    return indexer::cli::kExitStartupFailed;
 }

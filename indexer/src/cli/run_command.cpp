@@ -169,6 +169,7 @@ int run_command(const RunOptions& options) {
     std::atomic<bool> failed{false};
     std::atomic<std::size_t> finished{0};
     std::vector<std::thread> threads;
+    threads.reserve(running.size() + running_delayers.size());
     const auto report = [&](const Status& status) {
         if (!status) {
             spdlog::error("{}", status.message());

@@ -62,8 +62,8 @@ Codec<std::string> group_name() {
                         is_kafka_name);
 }
 
-Codec<std::string> non_empty_text(std::string type, std::string expected) {
-    return schema::text(std::move(type), std::move(expected),
+Codec<std::string> non_empty_text(const std::string& type, std::string expected) {
+    return schema::text(type, std::move(expected),
                         [](const std::string& text, std::string&) { return !text.empty(); });
 }
 

@@ -1,5 +1,7 @@
 #include <indexer/config/interpolation.hpp>
 
+#include <fmt/format.h>
+
 #include <cstdlib>
 
 namespace indexer::config {
@@ -75,8 +77,10 @@ Result<std::string> interpolate(std::string_view text, const EnvironmentLookup& 
         } else if (fallback) {
             out += *fallback;
         } else {
-            return Status::error("environment variable " + name + " is not set and ${" + name +
-                                 "} has no default (write ${" + name + ":-default} to give one)");
+            return Status::error(
+                fmt::format("environment variable {0} is not set and ${{{0}}} has no default (write "
+                            "${{{0}:-default}} to give one)",
+                            name));
         }
         i = close + 1;
     }

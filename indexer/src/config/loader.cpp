@@ -3,9 +3,9 @@
 #include "config_schema.hpp"
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <sstream>
+#include <system_error>
 
 namespace indexer::config {
 namespace {
@@ -59,7 +59,7 @@ Result<Config> load_config(const std::filesystem::path& file, const EnvironmentL
     std::ifstream in(file, std::ios::binary);
     if (!in) {
         return Status::error("cannot read config file " + file.string() + ": " +
-                             std::strerror(errno));  // NOLINT(concurrency-mt-unsafe): start-up only
+                             std::system_category().message(errno));
     }
     std::ostringstream text;
     text << in.rdbuf();

@@ -282,8 +282,9 @@ struct SecretIndex {
 };
 
 std::mutex process_secrets_mutex;
-std::shared_ptr<const SecretIndex> process_secrets =
-    std::make_shared<const SecretIndex>(std::vector<std::string>{});
+// Null until set_process_secrets: a static initialiser that allocates could
+// throw before main, where nothing can catch it.
+std::shared_ptr<const SecretIndex> process_secrets;
 
 }  // namespace
 
@@ -318,6 +319,7 @@ std::string redact(std::string_view text) {
         const std::lock_guard lock(process_secrets_mutex);
         index = process_secrets;
     }
+    if (!index) return SecretIndex(std::vector<std::string>{}).redact(text);
     return index->redact(text);
 }
 

@@ -106,7 +106,7 @@ void to_json(Reader& reader, const YAML::Node& node, const Path& path, nlohmann:
                                  "a key must be a plain string, got " + describe(key_node));
                     continue;
                 }
-                const std::string key = key_node.Scalar();
+                const std::string& key = key_node.Scalar();
                 if (out.contains(key)) {
                     reader.error(key_node.Mark(), child_path(path, key), "duplicate key");
                     continue;
@@ -273,9 +273,9 @@ std::string render_default(const YAML::Node& shown) {
     return "`" + std::string(emitter.c_str()) + "`";
 }
 
-Codec<std::string> text(std::string type, std::string expected, Check check) {
+Codec<std::string> text(const std::string& type, std::string expected, Check check) {
     return scalar<std::string>(
-        std::move(type), std::move(expected),
+        type, std::move(expected),
         [check = std::move(check)](const std::string& value,
                                    std::string& reason) -> std::optional<std::string> {
             if (!check(value, reason)) return std::nullopt;
@@ -376,7 +376,7 @@ Codec<std::map<std::string, std::string>> string_map(
                              "a key must be a plain string, got " + describe(key_node));
                 continue;
             }
-            const std::string key = key_node.Scalar();
+            const std::string& key = key_node.Scalar();
             const Path key_path = child_path(path, key);
             if (out.count(key) != 0) {
                 reader.error(key_node.Mark(), key_path, "duplicate key");

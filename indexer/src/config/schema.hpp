@@ -125,10 +125,10 @@ template <class V>
 using Convert = std::function<std::optional<V>(const std::string& text, std::string& reason)>;
 
 template <class V>
-Codec<V> scalar(std::string type, std::string expected, Convert<V> convert,
+Codec<V> scalar(const std::string& type, std::string expected, Convert<V> convert,
                 std::function<YAML::Node(const V&)> show, bool show_value_in_errors = true) {
     Codec<V> codec;
-    codec.type = std::move(type);
+    codec.type = type;
     codec.read = [expected = std::move(expected), convert = std::move(convert), show_value_in_errors](
                      Reader& reader, const YAML::Node& node, const Path& path, V& out) {
         const std::optional<std::string> text = reader.scalar_text(node, path, expected);
@@ -147,7 +147,7 @@ Codec<V> scalar(std::string type, std::string expected, Convert<V> convert,
 
 // A string; `check` returns false (and may set a reason) for invalid text.
 using Check = std::function<bool(const std::string& text, std::string& reason)>;
-Codec<std::string> text(std::string type, std::string expected, Check check);
+Codec<std::string> text(const std::string& type, std::string expected, Check check);
 Codec<int> integer(int min, int max);
 Codec<bool> boolean();
 Codec<Duration> duration(Duration min, Duration max);
@@ -186,9 +186,9 @@ Codec<E> one_of(std::vector<std::pair<std::string, E>> names) {
 }
 
 template <class V>
-Codec<std::vector<V>> list_of(Codec<V> item, std::string type) {
+Codec<std::vector<V>> list_of(Codec<V> item, const std::string& type) {
     Codec<std::vector<V>> codec;
-    codec.type = std::move(type);
+    codec.type = type;
     codec.read = [item](Reader& reader, const YAML::Node& node, const Path& path, std::vector<V>& out) {
         if (!node.IsSequence()) {
             reader.error(node.Mark(), path, "expected a list, got " + describe(node));
@@ -331,7 +331,7 @@ public:
                     reader.error(key.Mark(), path, "a key must be a plain string, got " + describe(key));
                     continue;
                 }
-                const std::string name = key.Scalar();
+                const std::string& name = key.Scalar();
                 const auto [previous, inserted] = first_line.emplace(name, key.Mark().line + 1);
                 if (!inserted) {
                     reader.error(

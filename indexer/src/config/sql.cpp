@@ -126,9 +126,10 @@ Result<TableName> parse_table_name(std::string_view text) {
         }
     }
     parts.push_back(text.substr(start));
-    if (parts.size() > 2)
+    if (parts.size() > 2) {
         return Status::error("expected table or schema.table, got " + std::to_string(parts.size()) +
                              " parts");
+    }
     TableName table;
     for (std::size_t part = 0; part < parts.size(); ++part) {
         Result<std::string> identifier = parse_sql_identifier(parts[part]);

@@ -208,7 +208,7 @@ public:
             [](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
                 std::string what = "unknown error";
                 try {
-                    std::rethrow_exception(error);
+                    std::rethrow_exception(std::move(error));
                 } catch (const std::exception& exception) {
                     what = exception.what();
                 } catch (...) {

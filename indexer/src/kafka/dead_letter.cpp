@@ -51,7 +51,7 @@ OutgoingMessage make_dead_letter(const Message& original, std::string_view dead_
     letter.headers = original.headers;
     Headers own = indexer_headers(original, pipeline, stage, reason);
     // What the headers saying "left out" add at most.
-    const std::size_t notes = 3 * 48;
+    const std::size_t notes = std::size_t{3} * 48;
     const auto fits = [&] { return size_of(letter) + size_of(own) + notes <= max_message_bytes; };
     Headers truncated;
     if (!fits() && letter.value) {

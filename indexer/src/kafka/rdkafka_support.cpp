@@ -1,5 +1,6 @@
 #include "rdkafka_support.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 namespace indexer::kafka::detail {
@@ -39,7 +40,7 @@ Result<std::unique_ptr<RdKafka::Conf>> make_conf(const Properties& properties, L
     std::string error;
     for (const auto& [name, value] : properties) {
         if (conf->set(name, value, error) != RdKafka::Conf::CONF_OK) {
-            return Status::error("kafka property \"" + name + "\": " + error);
+            return Status::error(fmt::format("kafka property \"{}\": {}", name, error));
         }
     }
     if (log_bridge != nullptr &&

@@ -161,8 +161,8 @@ PipelineMetrics::PipelineMetrics(Registry& registry, std::string pipeline,
         assigned.name = "indexer_pipeline_assigned_partitions";
         assigned.help = "Partitions of the topic assigned to this process's consumer.";
         assigned.type = prometheus::MetricType::Gauge;
-        assigned.metric.push_back(
-            gauge_sample(stats.assigned_partitions.load(std::memory_order_relaxed), labels));
+        assigned.metric.push_back(gauge_sample(
+            static_cast<double>(stats.assigned_partitions.load(std::memory_order_relaxed)), labels));
         families.push_back(std::move(assigned));
 
         prometheus::MetricFamily held;

@@ -56,7 +56,7 @@ std::vector<std::filesystem::path> plugin_search_path(const std::vector<std::str
 }
 
 std::vector<std::filesystem::path> plugin_search_path(const std::vector<std::string>& config_dirs) {
-    const char* variable = std::getenv(kPluginPathVariable);
+    const char* variable = std::getenv(kPluginPathVariable);  // NOLINT(concurrency-mt-unsafe): start-up only
     std::error_code ec;
     const std::filesystem::path executable = std::filesystem::read_symlink("/proc/self/exe", ec);
     return plugin_search_path(config_dirs, variable == nullptr ? "" : variable,

@@ -7,9 +7,9 @@
 #include <array>
 #include <cerrno>
 #include <cstddef>
-#include <cstring>
 #include <map>
 #include <mutex>
+#include <system_error>
 #include <utility>
 
 namespace indexer::plugin {
@@ -37,6 +37,7 @@ Status file_error(const std::filesystem::path& path, std::string_view what) {
 struct FileIdentity {
     dev_t device;
     ino_t inode;
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the 0 a defaulted <=> compares with
     auto operator<=>(const FileIdentity&) const = default;
 };
 
@@ -83,7 +84,8 @@ Result<std::shared_ptr<const SinkPlugin>> SinkPlugin::load(const std::filesystem
 
     struct stat file_status {};
     if (::stat(path.c_str(), &file_status) != 0) {
-        return file_error(path, fmt::format("cannot read the plugin file: {}", std::strerror(errno)));
+        return file_error(
+            path, fmt::format("cannot read the plugin file: {}", std::system_category().message(errno)));
     }
     if (!S_ISREG(file_status.st_mode)) return file_error(path, "not a regular file");
 
@@ -97,10 +99,10 @@ Result<std::shared_ptr<const SinkPlugin>> SinkPlugin::load(const std::filesystem
 
     std::shared_ptr<SinkPlugin> plugin(new SinkPlugin());
     plugin->info_.path = path;
-    ::dlerror();
+    ::dlerror();  // NOLINT(concurrency-mt-unsafe): glibc keeps dlerror's state per thread
     plugin->library_ = ::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (plugin->library_ == nullptr) {
-        const char* reason = ::dlerror();
+        const char* reason = ::dlerror();  // NOLINT(concurrency-mt-unsafe): per thread in glibc
         return file_error(
             path, fmt::format("cannot load the shared object: {}", reason ? reason : "unknown error"));
     }

@@ -38,7 +38,8 @@ std::string format_progress(std::uint64_t done, std::optional<std::uint64_t> tot
     const double rate = seconds >= 0.1 ? static_cast<double>(done) / seconds : 0.0;
     std::string line;
     if (total) {
-        const double fraction = *total == 0 ? 1.0 : std::min(1.0, static_cast<double>(done) / *total);
+        const double fraction =
+            *total == 0 ? 1.0 : std::min(1.0, static_cast<double>(done) / static_cast<double>(*total));
         line = fmt::format("{} / {} {}  {:>3}%", group_thousands(done), group_thousands(*total), unit,
                            static_cast<int>(fraction * 100));
     } else {

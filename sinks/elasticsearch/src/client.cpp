@@ -209,7 +209,7 @@ WriteReport Client::write(std::span<const Op> ops, const indexer::sdk::WriteCont
             break;
         }
         for (Completion& completion : completions) {
-            on_answer(call, static_cast<std::size_t>(completion.tag), std::move(completion.response));
+            on_answer(call, static_cast<std::size_t>(completion.tag), completion.response);
         }
     }
     for (auto& outcome : report.outcomes) {
@@ -263,7 +263,7 @@ void Client::interrupt(Call& call, std::string_view why) {
     }
 }
 
-void Client::on_answer(Call& call, std::size_t r, HttpResponse response) {
+void Client::on_answer(Call& call, std::size_t r, const HttpResponse& response) {
     Request& request = call.requests[r];
     const std::string& host = config_.hosts[request.host];
     if (response.abandoned) {

@@ -64,13 +64,17 @@ void read_object(const json& object, const std::string& path, const std::vector<
         for (const auto& candidate : keys) {
             if (candidate.name == name) key = &candidate;
         }
+        std::string key_path = path;
+        key_path.append(".").append(name);
         if (key == nullptr) {
             std::string known;
-            for (const auto& candidate : keys)
-                known += (known.empty() ? "" : ", ") + std::string(candidate.name);
-            fail(path + "." + name, "unknown key (known keys: " + known + ")");
+            for (const auto& candidate : keys) {
+                if (!known.empty()) known += ", ";
+                known += candidate.name;
+            }
+            fail(key_path, "unknown key (known keys: " + known + ")");
         }
-        key->read(value, path + "." + name, config);
+        key->read(value, key_path, config);
     }
 }
 

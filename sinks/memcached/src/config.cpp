@@ -85,7 +85,9 @@ ServerAddress server_of(const json& value, const std::string& path) {
         } else if (key == "weight") {
             server.weight = static_cast<std::uint32_t>(integer_in(item, path + ".weight", 1, 1000));
         } else {
-            fail(path + "." + key, "unknown key (known: address, weight)");
+            std::string key_path = path;
+            key_path.append(".").append(key);
+            fail(key_path, "unknown key (known: address, weight)");
         }
     }
     if (!has_address) fail(path + ".address", "missing; expected \"host:port\"");

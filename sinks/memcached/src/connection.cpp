@@ -8,13 +8,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 #include <utility>
 
 namespace indexer::memcached_sink {
 namespace {
 
 std::string errno_text(const char* what, int error) {
-    return std::string(what) + ": " + std::strerror(error);
+    return std::string(what) + ": " + std::system_category().message(error);
 }
 
 }  // namespace

@@ -5,16 +5,16 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
+#include <system_error>
 
 namespace indexer::memcached_sink {
 namespace {
 
 // Requests are encoded lazily, so a batch of large documents is never copied
 // whole: the send buffer is topped up to this size as the socket drains.
-constexpr std::size_t kSendBufferTarget = 256 * 1024;
+constexpr std::size_t kSendBufferTarget = std::size_t{256} * 1024;
 // A reply line longer than this means the stream is not what we think it is.
-constexpr std::size_t kMaxReplyLine = 64 * 1024;
+constexpr std::size_t kMaxReplyLine = std::size_t{64} * 1024;
 
 struct Flight {
     ServerChannel* channel = nullptr;
@@ -73,7 +73,7 @@ public:
                 wait = std::min<long long>(wait, options_.control->wait_slice().count());
             const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<long long>(wait, 0)));
             if (ready < 0 && errno != EINTR) {
-                const std::string reason = std::string("poll: ") + std::strerror(errno);
+                const std::string reason = "poll: " + std::system_category().message(errno);
                 for (Flight* flight : owners) fail(*flight, reason, MEMCACHED_ERRNO, false, Clock::now());
                 return;
             }

@@ -19,6 +19,7 @@ struct TopicPartition {
     std::string topic;
     std::int32_t partition = -1;
 
+    // NOLINTNEXTLINE(modernize-use-nullptr): clang-tidy 14 flags the 0 a defaulted <=> compares with
     friend auto operator<=>(const TopicPartition&, const TopicPartition&) = default;
 };
 

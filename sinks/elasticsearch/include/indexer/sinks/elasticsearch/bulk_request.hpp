@@ -17,7 +17,7 @@ namespace indexer::sinks::elasticsearch {
 inline constexpr std::size_t kMaxIdBytes = 512;
 
 struct RequestLimits {
-    std::size_t max_bytes = 5 * 1024 * 1024;  // uncompressed NDJSON
+    std::size_t max_bytes = std::size_t{5} * 1024 * 1024;  // uncompressed NDJSON
     std::size_t max_ops = 1000;
 };
 

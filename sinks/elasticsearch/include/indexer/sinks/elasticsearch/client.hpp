@@ -65,7 +65,7 @@ private:
     IndexState ensure_index(std::string& why, const indexer::sdk::WriteControl& control = {});
     void interrupt(Call& call, std::string_view why);
     void start(Call& call, std::size_t request);
-    void on_answer(Call& call, std::size_t request, HttpResponse response);
+    void on_answer(Call& call, std::size_t request, const HttpResponse& response);
     void finish(Call& call, std::size_t request);
     void log(indexer::sdk::LogLevel level, const std::string& message) const;
 

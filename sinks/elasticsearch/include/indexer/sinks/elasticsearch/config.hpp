@@ -42,7 +42,7 @@ struct Config {
     std::vector<std::string> hosts;
     // The default index; an op's target overrides it. Empty = every op must carry a target.
     std::string index;
-    std::size_t max_request_bytes = 5 * 1024 * 1024;  // uncompressed NDJSON per _bulk request
+    std::size_t max_request_bytes = std::size_t{5} * 1024 * 1024;  // uncompressed NDJSON per _bulk request
     std::size_t max_request_ops = 1000;
     std::size_t max_in_flight_requests = 4;
     // gzip request bodies (and accept gzip answers). Off by default: measured on the

@@ -34,8 +34,8 @@ struct Config {
     std::string prefix;
     KeyTemplate key_template = KeyTemplate::parse("{id}");
     bool hash_with_prefix = false;
-    std::uint32_t ttl_seconds = 0;              // 0 = never expires
-    std::size_t max_value_bytes = 1024 * 1024;  // memcached's default item size
+    std::uint32_t ttl_seconds = 0;                           // 0 = never expires
+    std::size_t max_value_bytes = std::size_t{1024} * 1024;  // memcached's default item size
     std::chrono::milliseconds connect_timeout{1000};
     std::chrono::milliseconds io_timeout{5000};
     std::chrono::milliseconds dead_server_retry{2000};
