@@ -1,5 +1,6 @@
-// Runs one OpenSearch node from the server's own jars (through the codelibs
-// runner) until the process is terminated. Started by scripts/services.
+// Runs one OpenSearch node (2.x or 3.x) from the server's own jars (through
+// the codelibs runner) until the process is terminated. Started by
+// scripts/services.
 //   java -cp 'JARS/*' OpenSearchNode.java BASE_DIR HTTP_PORT TRANSPORT_PORT CLUSTER_NAME
 import org.codelibs.opensearch.runner.OpenSearchRunner;
 
@@ -18,6 +19,9 @@ public class OpenSearchNode {
             settings.put("network.host", "127.0.0.1");
             settings.put("transport.port", transportPort);
             // Only ever look for itself, never for another test cluster on this machine.
+            // Explicit: the 3.x runners otherwise choose single-node discovery for
+            // one node, which refuses the initial cluster-manager setting below.
+            settings.put("discovery.type", "zen");
             settings.putList("discovery.seed_hosts", "127.0.0.1:" + transportPort);
             settings.putList("cluster.initial_cluster_manager_nodes", "Node " + number);
             settings.put("cluster.routing.allocation.disk.threshold_enabled", "false");

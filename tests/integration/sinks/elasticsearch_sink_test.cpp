@@ -1,7 +1,8 @@
 // The Elasticsearch/OpenSearch sink plugin, loaded through the ABI like the
-// indexer loads it, against the real Elasticsearch and OpenSearch nodes of
-// the test services. "Server stopped" goes through a TCP proxy that the test
-// stops and starts; the shared services are never touched.
+// indexer loads it, against the real Elasticsearch, OpenSearch 2 and
+// OpenSearch 3 nodes of the test services. "Server stopped" goes through a
+// TCP proxy that the test stops and starts; the shared services are never
+// touched.
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -648,14 +649,16 @@ TEST_P(ElasticsearchSink, HealthReportsAnAnsweringCluster) {
 
 INSTANTIATE_TEST_SUITE_P(Servers, ElasticsearchSink,
                          ::testing::Values(Server{"elasticsearch", "INDEXER_TEST_ELASTICSEARCH"},
-                                           Server{"opensearch", "INDEXER_TEST_OPENSEARCH"}),
+                                           Server{"opensearch", "INDEXER_TEST_OPENSEARCH"},
+                                           Server{"opensearch3", "INDEXER_TEST_OPENSEARCH3"}),
                          [](const ::testing::TestParamInfo<Server>& param_info) {
                              return param_info.param.name;
                          });
 
 INSTANTIATE_TEST_SUITE_P(Servers, IndexCondition,
                          ::testing::Values(Server{"elasticsearch", "INDEXER_TEST_ELASTICSEARCH"},
-                                           Server{"opensearch", "INDEXER_TEST_OPENSEARCH"}),
+                                           Server{"opensearch", "INDEXER_TEST_OPENSEARCH"},
+                                           Server{"opensearch3", "INDEXER_TEST_OPENSEARCH3"}),
                          [](const ::testing::TestParamInfo<Server>& param_info) {
                              return param_info.param.name;
                          });

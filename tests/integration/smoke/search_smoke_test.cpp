@@ -1,4 +1,5 @@
-// Proves Elasticsearch and OpenSearch from C++: _bulk, then _search finds it.
+// Proves Elasticsearch, OpenSearch 2 and OpenSearch 3 from C++: _bulk, then
+// _search finds it.
 #include "support/http.hpp"
 #include "support/test_services.hpp"
 
@@ -34,11 +35,13 @@ TEST_P(SearchSmoke, BulkIndexedDocumentsAreFoundBySearch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, SearchSmoke,
-                         ::testing::Values("INDEXER_TEST_ELASTICSEARCH", "INDEXER_TEST_OPENSEARCH"),
+                         ::testing::Values("INDEXER_TEST_ELASTICSEARCH", "INDEXER_TEST_OPENSEARCH",
+                                           "INDEXER_TEST_OPENSEARCH3"),
                          [](const auto& param_info) {
-                             return std::string(param_info.param) == "INDEXER_TEST_ELASTICSEARCH"
-                                        ? "Elasticsearch"
-                                        : "OpenSearch";
+                             const std::string name = param_info.param;
+                             if (name == "INDEXER_TEST_ELASTICSEARCH") return std::string("Elasticsearch");
+                             if (name == "INDEXER_TEST_OPENSEARCH") return std::string("OpenSearch");
+                             return std::string("OpenSearch3");
                          });
 
 }  // namespace
