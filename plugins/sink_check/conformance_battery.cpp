@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string_view>
 #include <thread>
@@ -189,6 +190,8 @@ public:
         check("accepts versions: newer, stale and a versioned delete", [&] { return versions(); });
         check("two handles write at once from two threads", [&] { return two_threads(); });
         check("honours a write's deadline", [&] { return deadline(large); });
+        check("reads back what it wrote (ABI 1.2)", [&] { return read_back(); });
+        check("lists what it wrote, every id once (ABI 1.2)", [&] { return list_back(); });
         check("flushes", [&] { return probe(&SinkHandle::flush, plugin_->has_flush(), "flush"); });
         check("reports health", [&] { return probe(&SinkHandle::health, plugin_->has_health(), "health"); });
         check("never leaves a result unset", [&] {
@@ -415,6 +418,98 @@ private:
             }
         }
         return pass(fmt::format("2 x {} upserts", kOpsPerThread));
+    }
+
+    // Upserts three ids and reads them back with one never written: three
+    // found with a document, one not found.
+    Outcome read_back() {
+        if (!plugin_->has_read()) return pass("the plugin has no read: nothing can be verified against it");
+        auto handle = open();
+        if (!handle) return fail(handle.error());
+        Batch batch;
+        for (std::size_t i = 0; i < 3; ++i) {
+            const std::string the_id = id(fmt::format("read-{}", i));
+            batch.upsert(the_id, document(the_id, i, run_));
+        }
+        if (auto outcome = write_all_ok(handle.value(), batch, ""); !outcome.passed)
+            return fail("upsert: " + outcome.detail);
+        const std::vector<std::string> owned = {batch.id(0), batch.id(1), batch.id(2),
+                                                id("read-never-written")};
+        const std::vector<std::string_view> ids(owned.begin(), owned.end());
+        auto results = handle->read(ids);
+        if (auto cleanup = write_all_ok(handle.value(), batch.deletes(), ""); !cleanup.passed)
+            return fail("deleting again: " + cleanup.detail);
+        if (!results) return fail(results.error());
+        if (results->size() != ids.size())
+            return fail(fmt::format("{} results for {} ids", results->size(), ids.size()));
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+            const plugin::ReadResult& result = (*results)[i];
+            const plugin::ReadStatus expected =
+                i < 3 ? plugin::ReadStatus::Found : plugin::ReadStatus::NotFound;
+            if (result.status != expected) {
+                return fail(fmt::format("id {}: {} {} \"{}\", expected {}", owned[i],
+                                        plugin::to_string(result.status), result.native_code, result.message,
+                                        plugin::to_string(expected)));
+            }
+            if (i < 3 && result.document.empty())
+                return fail(fmt::format("id {}: found without a document", owned[i]));
+        }
+        return pass("3 found, 1 not found");
+    }
+
+    // Upserts 25 ids and lists the sink in pages of 10 until every one was
+    // seen once (a search index shows new documents after its refresh: the
+    // listing is tried again for a few seconds). A listing of a sink that
+    // holds much more than this run wrote is stopped after a million ids.
+    Outcome list_back() {
+        if (!plugin_->has_list()) return pass("the plugin has no list: extra documents cannot be found");
+        auto handle = open();
+        if (!handle) return fail(handle.error());
+        Batch batch;
+        for (std::size_t i = 0; i < 25; ++i) {
+            const std::string the_id = id(fmt::format("list-{}", i));
+            batch.upsert(the_id, document(the_id, i, run_));
+        }
+        if (auto outcome = write_all_ok(handle.value(), batch, ""); !outcome.passed)
+            return fail("upsert: " + outcome.detail);
+        Outcome outcome = fail("not listed");
+        for (int attempt = 0; attempt < 10 && !outcome.passed; ++attempt) {
+            if (attempt != 0) std::this_thread::sleep_for(std::chrono::seconds(1));
+            outcome = list_once(handle.value(), batch);
+        }
+        if (auto cleanup = write_all_ok(handle.value(), batch.deletes(), ""); !cleanup.passed)
+            return fail("deleting again: " + cleanup.detail);
+        return outcome;
+    }
+
+    Outcome list_once(SinkHandle& handle, const Batch& batch) {
+        constexpr std::size_t kPage = 10;
+        constexpr std::size_t kMostIds = 1'000'000;
+        std::map<std::string, int> mine;
+        for (std::size_t i = 0; i < batch.size(); ++i) mine[batch.id(i)] = 0;
+        std::string cursor;
+        std::size_t listed = 0;
+        std::size_t pages = 0;
+        do {
+            auto page = handle.list(cursor, kPage);
+            if (!page) return fail(page.error());
+            if (page->status != OpStatus::Ok) {
+                return fail(fmt::format("page {}: {} \"{}\"", pages + 1, plugin::to_string(page->status),
+                                        page->message));
+            }
+            if (page->ids.size() > kPage)
+                return fail(fmt::format("a page of {} ids for {}", page->ids.size(), kPage));
+            for (const std::string& listed_id : page->ids) {
+                if (auto it = mine.find(listed_id); it != mine.end()) ++it->second;
+            }
+            listed += page->ids.size();
+            ++pages;
+            cursor = page->next_cursor;
+        } while (!cursor.empty() && listed < kMostIds);
+        for (const auto& [the_id, times] : mine) {
+            if (times != 1) return fail(fmt::format("id {} listed {} times, expected once", the_id, times));
+        }
+        return pass(fmt::format("{} ids in {} pages", listed, pages));
     }
 
     Outcome probe(Status (SinkHandle::*call)(), bool present, const char* what) {

@@ -42,6 +42,16 @@ public:
 
     sdk::Status health(std::string& error) override { return client_.health(error); }
 
+    void read(std::span<const std::string_view> ids, std::string_view target, sdk::ReadResults& results,
+              const sdk::WriteControl& control) override {
+        client_.read(ids, target, results, control);
+    }
+
+    void list(std::string_view cursor, std::string_view target, sdk::ListPage& page,
+              const sdk::WriteControl& control) override {
+        client_.list(cursor, target, page, control);
+    }
+
 private:
     static es::Logger logger(const std::string& instance) {
         return [prefix = instance.empty() ? std::string{} : "[" + instance + "] "](
@@ -53,4 +63,4 @@ private:
 
 }  // namespace
 
-INDEXER_SINK_PLUGIN(ElasticsearchSink, "elasticsearch", "1.0.0")
+INDEXER_SINK_PLUGIN(ElasticsearchSink, "elasticsearch", "1.1.0")

@@ -47,11 +47,38 @@ std::string_view refusal(const WriteControl& control) noexcept {
         return "the host asked the sink to stop";
     if (control.deadline != std::chrono::steady_clock::time_point::max() &&
         std::chrono::steady_clock::now() >= control.deadline)
-        return "the write's deadline had passed";
+        return "the deadline had passed";
     return {};
 }
 
+indexer_sink_write_control to_raw(const WriteControl& control) noexcept {
+    indexer_sink_write_control raw{};
+    raw.struct_size = sizeof(indexer_sink_write_control);
+    raw.deadline_ms = to_deadline_ms(control.deadline);
+    raw.stop_requested = control.stop != nullptr ? &stop_flag_is_set : nullptr;
+    raw.stop_token = control.stop;
+    return raw;
+}
+
+std::string copy(indexer_plugin_str bytes) {
+    return bytes.size == 0 || bytes.data == nullptr ? std::string{} : std::string(bytes.data, bytes.size);
+}
+
 }  // namespace
+
+std::string_view to_string(ReadStatus status) noexcept {
+    switch (status) {
+        case ReadStatus::Found:
+            return "FOUND";
+        case ReadStatus::NotFound:
+            return "NOT_FOUND";
+        case ReadStatus::Retry:
+            return "RETRY";
+        case ReadStatus::Reject:
+            return "REJECT";
+    }
+    return "INVALID";
+}
 
 std::string_view to_string(OpStatus status) noexcept {
     switch (status) {
@@ -118,6 +145,142 @@ bool SinkHandle::has_health() const noexcept {
     return plugin_ != nullptr && plugin_->has_health();
 }
 
+bool SinkHandle::has_read() const noexcept {
+    return plugin_ != nullptr && plugin_->has_read();
+}
+
+bool SinkHandle::has_list() const noexcept {
+    return plugin_ != nullptr && plugin_->has_list();
+}
+
+Status SinkHandle::can_call(std::string_view what, bool present) const {
+    if (plugin_ == nullptr)
+        return Status::error(fmt::format("{}: {} on a closed sink handle", instance_, what));
+    if (present) return Status::ok();
+    const PluginInfo& info = plugin_->info();
+    if (info.abi_minor < 2) {
+        return Status::error(fmt::format(
+            "{}: sink '{}' ({}) does not support {}: it was built for sink ABI {}.{}, and {} needs a plugin "
+            "built for ABI 1.2 or later",
+            instance_, info.name, info.path.string(), what, info.abi_major, info.abi_minor, what));
+    }
+    return Status::error(
+        fmt::format("{}: sink '{}' ({}, ABI {}.{}) does not support {} (the plugin leaves it out)", instance_,
+                    info.name, info.path.string(), info.abi_major, info.abi_minor, what));
+}
+
+Result<std::vector<ReadResult>> SinkHandle::read(std::span<const std::string_view> ids,
+                                                 std::string_view target, const WriteControl& control) {
+    INDEXER_RETURN_IF_ERROR(can_call("read", has_read()));
+    std::vector<ReadResult> results(ids.size());
+    if (const std::string_view why = refusal(control); !why.empty()) {
+        for (auto& result : results) result.message = fmt::format("read not started: {}", why);
+        return results;
+    }
+    raw_ids_.resize(ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) raw_ids_[i] = to_raw(ids[i]);
+    raw_read_results_.assign(ids.size(), indexer_sink_read_result{});
+    indexer_sink_read_request request{};
+    request.struct_size = sizeof(indexer_sink_read_request);
+    request.ids = raw_ids_.empty() ? nullptr : raw_ids_.data();
+    request.count = raw_ids_.size();
+    request.target = to_raw(target);
+    const indexer_sink_write_control raw_control = to_raw(control);
+    plugin_->functions_.read(raw_, &request, raw_read_results_.data(), &raw_control);
+
+    const std::string& name = plugin_->name();
+    std::size_t defects = 0;
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        const indexer_sink_read_result& raw = raw_read_results_[i];
+        ReadResult& result = results[i];
+        result.native_code = raw.native_code;
+        switch (raw.status) {
+            case INDEXER_SINK_OK:
+                result.status = ReadStatus::Found;
+                result.document = copy(raw.document);
+                result.version = raw.version;
+                break;
+            case INDEXER_SINK_NOT_FOUND:
+                result.status = ReadStatus::NotFound;
+                break;
+            case INDEXER_SINK_RETRY:
+            case INDEXER_SINK_REJECT:
+                result.status = static_cast<ReadStatus>(raw.status);
+                result.message = raw.message != nullptr ? std::string(raw.message)
+                                                        : fmt::format("sink '{}' gave no reason", name);
+                break;
+            default:
+                ++defects;
+                result.status = ReadStatus::Retry;
+                result.message =
+                    fmt::format("sink plugin '{}' returned the {} status {} (a defect of the plugin)", name,
+                                raw.status == INDEXER_SINK_UNSET ? "unset" : "invalid", raw.status);
+                break;
+        }
+    }
+    if (defects != 0) {
+        spdlog::error(
+            "{}: sink plugin '{}' ({}) left {} of {} read results unset or invalid; treating them as RETRY",
+            instance_, name, plugin_->info().path.string(), defects, results.size());
+    }
+    return results;
+}
+
+Result<ListPage> SinkHandle::list(std::string_view cursor, std::size_t max_ids, std::string_view target,
+                                  const WriteControl& control) {
+    INDEXER_RETURN_IF_ERROR(can_call("list", has_list()));
+    if (max_ids == 0)
+        return Status::error(fmt::format("{}: list needs a page of at least one id", instance_));
+    ListPage page;
+    if (const std::string_view why = refusal(control); !why.empty()) {
+        page.message = fmt::format("list not started: {}", why);
+        return page;
+    }
+    indexer_sink_list_request request{};
+    request.struct_size = sizeof(indexer_sink_list_request);
+    request.cursor = to_raw(cursor);
+    request.max_ids = max_ids;
+    request.target = to_raw(target);
+    indexer_sink_list_page raw{};
+    raw.struct_size = sizeof(indexer_sink_list_page);
+    const indexer_sink_write_control raw_control = to_raw(control);
+    plugin_->functions_.list(raw_, &request, &raw, &raw_control);
+
+    const std::string& name = plugin_->name();
+    page.native_code = raw.native_code;
+    std::string defect;
+    switch (raw.status) {
+        case INDEXER_SINK_OK:
+            if (raw.count > max_ids) {
+                defect = fmt::format("returned {} ids for a page of at most {}", raw.count, max_ids);
+            } else if (raw.count != 0 && raw.ids == nullptr) {
+                defect = fmt::format("returned {} ids without an array", raw.count);
+            }
+            break;
+        case INDEXER_SINK_RETRY:
+        case INDEXER_SINK_REJECT:
+            page.status = static_cast<OpStatus>(raw.status);
+            page.message = raw.message != nullptr ? std::string(raw.message)
+                                                  : fmt::format("sink '{}' gave no reason", name);
+            return page;
+        default:
+            defect = fmt::format("returned the {} status {}",
+                                 raw.status == INDEXER_SINK_UNSET ? "unset" : "invalid", raw.status);
+            break;
+    }
+    if (!defect.empty()) {
+        page.message = fmt::format("sink plugin '{}' {} (a defect of the plugin)", name, defect);
+        spdlog::error("{}: {}", instance_, page.message);
+        return page;
+    }
+    page.status = OpStatus::Ok;
+    page.ids.reserve(raw.count);
+    for (std::size_t i = 0; i < raw.count; ++i) page.ids.push_back(copy(raw.ids[i]));
+    page.next_cursor = copy(raw.next_cursor);
+    page.unlisted = raw.unlisted;
+    return page;
+}
+
 std::vector<SinkResult> SinkHandle::write(std::span<const SinkOp> ops, const WriteControl& control) {
     std::vector<SinkResult> results(ops.size());
     if (plugin_ == nullptr) {
@@ -141,11 +304,7 @@ std::vector<SinkResult> SinkHandle::write(std::span<const SinkOp> ops, const Wri
     raw_results_.assign(ops.size(), indexer_sink_result{INDEXER_SINK_UNSET, 0, nullptr});
 
     if (plugin_->functions_.write_with_control != nullptr) {
-        indexer_sink_write_control raw_control{};
-        raw_control.struct_size = sizeof(indexer_sink_write_control);
-        raw_control.deadline_ms = to_deadline_ms(control.deadline);
-        raw_control.stop_requested = control.stop != nullptr ? &stop_flag_is_set : nullptr;
-        raw_control.stop_token = control.stop;
+        const indexer_sink_write_control raw_control = to_raw(control);
         plugin_->functions_.write_with_control(raw_, raw_ops_.data(), raw_ops_.size(), raw_results_.data(),
                                                &raw_control);
     } else {

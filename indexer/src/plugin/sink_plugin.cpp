@@ -228,6 +228,9 @@ Status SinkPlugin::initialise() {
     if (!covers(table_size, offsetof(indexer_sink_functions, write_with_control))) {
         functions_.write_with_control = nullptr;
     }
+    // ABI 1.0 and 1.1 plugins end before read and list: nothing to verify against.
+    if (!covers(table_size, offsetof(indexer_sink_functions, read))) functions_.read = nullptr;
+    if (!covers(table_size, offsetof(indexer_sink_functions, list))) functions_.list = nullptr;
     return Status::ok();
 }
 

@@ -13,6 +13,15 @@
 //
 // Use the macro once per plugin, at global scope, in one .cpp file.
 //
+// A sink that can also give back what it holds (ABI 1.2, for `indexer
+// verify`) overrides read and list as well; the macro offers them to the
+// host only when the class overrides them:
+//
+//     void read(std::span<const std::string_view> ids, std::string_view target,
+//               indexer::sdk::ReadResults& results, const indexer::sdk::WriteControl& control) override;
+//     void list(std::string_view cursor, std::string_view target, indexer::sdk::ListPage& page,
+//               const indexer::sdk::WriteControl& control) override;
+//
 // A sink that can wait (on a network, a disk) overrides write_with_control
 // instead of write: it gets a WriteControl with the call's deadline and the
 // host's "stop now", bounds every wait by them, and returns early when
@@ -56,6 +65,7 @@ enum class Status : std::uint32_t {
     Ok = INDEXER_SINK_OK,
     Retry = INDEXER_SINK_RETRY,
     Reject = INDEXER_SINK_REJECT,
+    NotFound = INDEXER_SINK_NOT_FOUND,  // read results only
 };
 
 enum class LogLevel {
@@ -202,6 +212,116 @@ private:
     const void* stop_token_ = nullptr;
 };
 
+// Sets the result of each id of a read (ABI 1.2). Documents and messages are
+// kept alive until the next call on the handle, as the ABI requires.
+class ReadResults {
+public:
+    ReadResults(indexer_sink_read_result* results, std::size_t count, std::deque<std::string>& kept) noexcept
+        : results_(results), count_(count), kept_(&kept) {}
+
+    std::size_t size() const noexcept { return count_; }
+    Status status(std::size_t i) const noexcept { return static_cast<Status>(results_[i].status); }
+
+    // `version` 0 = none or unknown.
+    void found(std::size_t i, std::string document, std::uint64_t version = 0, int native_code = 0) {
+        indexer_sink_read_result& r = at(i);
+        r = indexer_sink_read_result{INDEXER_SINK_OK, native_code, nullptr, {}, version};
+        if (!document.empty()) {
+            const std::string& kept = keep(std::move(document));
+            r.document = indexer_plugin_str{kept.data(), kept.size()};
+        }
+    }
+    void not_found(std::size_t i, int native_code = 0) {
+        at(i) = indexer_sink_read_result{INDEXER_SINK_NOT_FOUND, native_code, nullptr, {}, 0};
+    }
+    void retry(std::size_t i, std::string message, int native_code = 0) {
+        failed(i, Status::Retry, std::move(message), native_code);
+    }
+    void reject(std::size_t i, std::string message, int native_code = 0) {
+        failed(i, Status::Reject, std::move(message), native_code);
+    }
+    // A failure of the whole call: every id not answered yet becomes RETRY
+    // with one shared message.
+    void retry_unanswered(std::string message, int native_code = 0) {
+        const char* kept = keep(std::move(message)).c_str();
+        for (std::size_t i = 0; i < count_; ++i) {
+            if (results_[i].status == INDEXER_SINK_UNSET) {
+                results_[i] = indexer_sink_read_result{INDEXER_SINK_RETRY, native_code, kept, {}, 0};
+            }
+        }
+    }
+
+private:
+    // Throws std::out_of_range for an index past the request.
+    indexer_sink_read_result& at(std::size_t i) {
+        if (i >= count_) throw std::out_of_range("indexer::sdk::ReadResults: id index out of range");
+        return results_[i];
+    }
+    void failed(std::size_t i, Status status, std::string message, int native_code) {
+        indexer_sink_read_result& r = at(i);
+        r = indexer_sink_read_result{static_cast<std::uint32_t>(status), native_code, nullptr, {}, 0};
+        if (!message.empty()) r.message = keep(std::move(message)).c_str();
+    }
+    const std::string& keep(std::string text) {
+        kept_->push_back(std::move(text));
+        return kept_->back();
+    }
+    indexer_sink_read_result* results_;
+    std::size_t count_;
+    std::deque<std::string>* kept_;
+};
+
+// One page of a listing (ABI 1.2), as the sink builds it: ids, the cursor of
+// the next page (empty = the listing is complete), or a failure of the page.
+class ListPage {
+public:
+    explicit ListPage(std::size_t max_ids) noexcept : max_ids_(max_ids) {}
+
+    std::size_t max_ids() const noexcept { return max_ids_; }
+    bool full() const noexcept { return ids_.size() >= max_ids_; }
+    // Throws std::length_error past max_ids.
+    void add(std::string id) {
+        if (full()) throw std::length_error("indexer::sdk::ListPage: more ids than max_ids");
+        ids_.push_back(std::move(id));
+    }
+    // Empty (the default) when this page ends the listing.
+    void set_next_cursor(std::string cursor) { next_cursor_ = std::move(cursor); }
+    // Entries that belong to the sink but cannot be named by an id.
+    void add_unlisted(std::uint64_t n = 1) noexcept { unlisted_ += n; }
+    // No page now; the same cursor may be given again later. Drops the ids.
+    void retry(std::string message, int native_code = 0) {
+        fail(Status::Retry, std::move(message), native_code);
+    }
+    // The cursor cannot be continued: the host lists again from the start.
+    void reject(std::string message, int native_code = 0) {
+        fail(Status::Reject, std::move(message), native_code);
+    }
+
+    Status status() const noexcept { return status_; }
+    int native_code() const noexcept { return native_code_; }
+    const std::string& message() const noexcept { return message_; }
+    const std::vector<std::string>& ids() const noexcept { return ids_; }
+    const std::string& next_cursor() const noexcept { return next_cursor_; }
+    std::uint64_t unlisted() const noexcept { return unlisted_; }
+
+private:
+    void fail(Status status, std::string message, int native_code) {
+        status_ = status;
+        message_ = std::move(message);
+        native_code_ = native_code;
+        ids_.clear();
+        next_cursor_.clear();
+        unlisted_ = 0;
+    }
+    std::size_t max_ids_;
+    Status status_ = Status::Ok;
+    int native_code_ = 0;
+    std::string message_;
+    std::vector<std::string> ids_;
+    std::string next_cursor_;
+    std::uint64_t unlisted_ = 0;
+};
+
 // Base class of a C++ sink. The constructor (of the derived class) opens it.
 // Override write or write_with_control (one of them; INDEXER_SINK_PLUGIN
 // refuses a class that overrides neither).
@@ -226,6 +346,22 @@ public:
     virtual Status flush(std::string& /*error*/) { return Status::Ok; }
     // OK when the backend answers, otherwise RETRY with `error` set.
     virtual Status health(std::string& /*error*/) { return Status::Ok; }
+
+    // Reads back the documents stored under `ids` (ABI 1.2): results.found,
+    // not_found, retry or reject for each. Ids left unanswered when it
+    // returns interrupted become RETRY with the reason. Offered to the host
+    // only when overridden.
+    virtual void read(std::span<const std::string_view> /*ids*/, std::string_view /*target*/,
+                      ReadResults& results, const WriteControl& /*control*/) {
+        results.retry_unanswered("this sink does not read");
+    }
+    // Fills one page of the listing that `cursor` continues (empty: a new
+    // listing) with at most page.max_ids() ids (ABI 1.2). Offered to the host
+    // only when overridden.
+    virtual void list(std::string_view /*cursor*/, std::string_view /*target*/, ListPage& page,
+                      const WriteControl& /*control*/) {
+        page.retry("this sink does not list");
+    }
 };
 
 namespace detail {
@@ -253,8 +389,13 @@ inline void copy_error(std::string_view text, char* error, std::size_t error_siz
 
 struct Handle {
     std::unique_ptr<Sink> sink;
-    std::deque<std::string> messages;  // strings handed out until the next call
-    std::vector<Op> ops;               // reused between calls
+    std::deque<std::string> messages;   // strings handed out until the next call
+    std::vector<Op> ops;                // reused between calls
+    std::vector<std::string_view> ids;  // reused between reads
+    // The last page of a listing, lent to the host until the next call.
+    std::vector<std::string> page_ids;
+    std::vector<indexer_plugin_str> page_views;
+    std::string page_cursor;
 };
 
 inline Handle* from(indexer_sink_handle* handle) noexcept {
@@ -278,24 +419,22 @@ int open(const char* instance, const char* config_json, std::size_t config_size,
     return 1;
 }
 
-inline void write_with_control(indexer_sink_handle* handle, const indexer_sink_op* ops, std::size_t count,
-                               indexer_sink_result* results,
-                               const indexer_sink_write_control* raw_control) noexcept {
-    Handle* h = from(handle);
-    h->messages.clear();
-    Results answers(results, count, h->messages);
+// The glue every answering call shares: the sink is not called once
+// `raw_control` says to return, and whatever it leaves unanswered when it
+// returns interrupted, or throws, becomes RETRY saying why. `unfinished`
+// starts those messages ("not written", "not read").
+template <class Answers, class Call>
+void answer_all(Answers& answers, const indexer_sink_write_control* raw_control, std::string_view unfinished,
+                Call&& call) noexcept {
     try {
         const WriteControl control(raw_control);
-        h->ops.clear();
-        h->ops.reserve(count);
-        for (std::size_t i = 0; i < count; ++i) h->ops.emplace_back(ops[i]);
         if (const std::string_view why = control.interrupted(); !why.empty()) {
-            answers.retry_unanswered("not written: " + std::string(why));
+            answers.retry_unanswered(std::string(unfinished) + ": " + std::string(why));
             return;
         }
-        h->sink->write_with_control(std::span<const Op>(h->ops), answers, control);
+        call(control);
         if (const std::string_view why = control.interrupted(); !why.empty()) {
-            answers.retry_unanswered("not written: " + std::string(why));
+            answers.retry_unanswered(std::string(unfinished) + ": " + std::string(why));
         }
     } catch (const std::exception& e) {
         try {
@@ -308,6 +447,116 @@ inline void write_with_control(indexer_sink_handle* handle, const indexer_sink_o
         try {
             answers.retry_unanswered("sink threw an unknown exception");
         } catch (...) {
+        }
+    }
+}
+
+inline void write_with_control(indexer_sink_handle* handle, const indexer_sink_op* ops, std::size_t count,
+                               indexer_sink_result* results,
+                               const indexer_sink_write_control* raw_control) noexcept {
+    Handle* h = from(handle);
+    h->messages.clear();
+    Results answers(results, count, h->messages);
+    answer_all(answers, raw_control, "not written", [&](const WriteControl& control) {
+        h->ops.clear();
+        h->ops.reserve(count);
+        for (std::size_t i = 0; i < count; ++i) h->ops.emplace_back(ops[i]);
+        h->sink->write_with_control(std::span<const Op>(h->ops), answers, control);
+    });
+}
+
+template <class Request>
+constexpr bool covers(const Request* request, std::size_t offset, std::size_t size) noexcept {
+    return request->struct_size >= offset + size;
+}
+
+inline std::string_view view_if_covered(const indexer_sink_read_request* request) noexcept {
+    return covers(request, offsetof(indexer_sink_read_request, target), sizeof(indexer_str))
+               ? view(request->target)
+               : std::string_view{};
+}
+
+inline void read(indexer_sink_handle* handle, const indexer_sink_read_request* request,
+                 indexer_sink_read_result* results, const indexer_sink_write_control* raw_control) noexcept {
+    Handle* h = from(handle);
+    h->messages.clear();
+    const bool has_ids = request != nullptr &&
+                         covers(request, offsetof(indexer_sink_read_request, count), sizeof(std::size_t));
+    const std::size_t count = has_ids ? request->count : 0;
+    ReadResults answers(results, count, h->messages);
+    answer_all(answers, raw_control, "not read", [&](const WriteControl& control) {
+        h->ids.clear();
+        h->ids.reserve(count);
+        for (std::size_t i = 0; i < count; ++i) h->ids.push_back(view(request->ids[i]));
+        h->sink->read(std::span<const std::string_view>(h->ids), view_if_covered(request), answers, control);
+    });
+}
+
+// Copies a page into the handle (where it stays until the next call) and
+// into the fields of `out` that its struct_size covers.
+inline void publish(Handle& h, ListPage& page, indexer_sink_list_page* out) {
+    h.page_ids.clear();
+    h.page_views.clear();
+    h.page_cursor = page.next_cursor();
+    const std::uint32_t status = static_cast<std::uint32_t>(page.status());
+    const char* message = page.message().empty() ? nullptr : h.messages.emplace_back(page.message()).c_str();
+    for (const std::string& id : page.ids()) h.page_ids.push_back(id);
+    h.page_views.reserve(h.page_ids.size());
+    for (const std::string& id : h.page_ids) h.page_views.push_back(indexer_plugin_str{id.data(), id.size()});
+    using P = indexer_sink_list_page;
+    if (covers(out, offsetof(P, status), sizeof(std::uint32_t))) out->status = status;
+    if (covers(out, offsetof(P, native_code), sizeof(std::int32_t))) out->native_code = page.native_code();
+    if (covers(out, offsetof(P, message), sizeof(const char*))) out->message = message;
+    if (covers(out, offsetof(P, count), sizeof(std::size_t))) {
+        out->ids = h.page_views.empty() ? nullptr : h.page_views.data();
+        out->count = h.page_views.size();
+    }
+    if (covers(out, offsetof(P, next_cursor), sizeof(indexer_plugin_str))) {
+        out->next_cursor = indexer_plugin_str{h.page_cursor.data(), h.page_cursor.size()};
+    }
+    if (covers(out, offsetof(P, unlisted), sizeof(std::uint64_t))) out->unlisted = page.unlisted();
+}
+
+inline void list(indexer_sink_handle* handle, const indexer_sink_list_request* request,
+                 indexer_sink_list_page* out, const indexer_sink_write_control* raw_control) noexcept {
+    Handle* h = from(handle);
+    h->messages.clear();
+    if (out == nullptr || request == nullptr) return;
+    using R = indexer_sink_list_request;
+    const std::string_view cursor = covers(request, offsetof(R, cursor), sizeof(indexer_str))
+                                        ? view(request->cursor)
+                                        : std::string_view{};
+    const std::size_t max_ids =
+        covers(request, offsetof(R, max_ids), sizeof(std::size_t)) ? request->max_ids : 0;
+    const std::string_view target = covers(request, offsetof(R, target), sizeof(indexer_str))
+                                        ? view(request->target)
+                                        : std::string_view{};
+    try {
+        ListPage page(max_ids);
+        const WriteControl control(raw_control);
+        if (max_ids == 0) {
+            page.reject("max_ids is 0: a page holds at least one id");
+        } else if (const std::string_view why = control.interrupted(); !why.empty()) {
+            page.retry("not listed: " + std::string(why));
+        } else {
+            h->sink->list(cursor, target, page, control);
+        }
+        publish(*h, page, out);
+    } catch (const std::exception& e) {
+        try {
+            ListPage failed(0);
+            failed.retry(std::string("sink threw: ") + e.what());
+            publish(*h, failed, out);
+        } catch (...) {
+            out->status = INDEXER_SINK_RETRY;  // out of memory: no message
+        }
+    } catch (...) {
+        try {
+            ListPage failed(0);
+            failed.retry("sink threw an unknown exception");
+            publish(*h, failed, out);
+        } catch (...) {
+            out->status = INDEXER_SINK_RETRY;
         }
     }
 }
@@ -346,6 +595,17 @@ constexpr bool overrides_a_write =
     !std::is_same_v<decltype(&SinkClass::write_with_control),
                     void (Sink::*)(std::span<const Op>, Results&, const WriteControl&)>;
 
+// Whether SinkClass (or a base between) declares its own read / list.
+template <class SinkClass>
+constexpr bool overrides_read =
+    !std::is_same_v<decltype(&SinkClass::read),
+                    void (Sink::*)(std::span<const std::string_view>, std::string_view, ReadResults&,
+                                   const WriteControl&)>;
+template <class SinkClass>
+constexpr bool overrides_list =
+    !std::is_same_v<decltype(&SinkClass::list),
+                    void (Sink::*)(std::string_view, std::string_view, ListPage&, const WriteControl&)>;
+
 template <class SinkClass>
 int init(const indexer_host_api* api, indexer_sink_functions* functions) noexcept {
     static_assert(std::is_base_of_v<Sink, SinkClass>, "a sink derives from indexer::sdk::Sink");
@@ -359,6 +619,8 @@ int init(const indexer_host_api* api, indexer_sink_functions* functions) noexcep
     functions->flush = &probe<&Sink::flush>;
     functions->health = &probe<&Sink::health>;
     functions->write_with_control = &write_with_control;
+    functions->read = overrides_read<SinkClass> ? &read : nullptr;
+    functions->list = overrides_list<SinkClass> ? &list : nullptr;
     return 0;
 }
 

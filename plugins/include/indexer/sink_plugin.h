@@ -25,7 +25,8 @@
  *   - A plugin built for an older minor fills a shorter indexer_sink_functions
  *     (a smaller struct_size): it keeps loading, and the functions it lacks
  *     are absent. A 1.0 plugin has no write_with_control, so its writes have
- *     no deadline and cannot be interrupted.
+ *     no deadline and cannot be interrupted; a 1.0 or 1.1 plugin has no read
+ *     and list, so nothing can be verified against it.
  *
  * No C++ exception, longjmp or ownership crosses this boundary. Errors are
  * data: statuses, result codes and messages.
@@ -46,8 +47,11 @@ extern "C" {
 /* Minor versions:
  *   1.0  open, write, close, flush, health.
  *   1.1  write_with_control: a write with a deadline and a "stop now" token;
- *        the durability contract of write and flush spelled out below. */
-#define INDEXER_SINK_ABI_MINOR 1
+ *        the durability contract of write and flush spelled out below.
+ *   1.2  read and list: what the sink holds, read back by id and listed page
+ *        by page (for `indexer verify`); indexer_plugin_str for bytes the
+ *        plugin lends the host. */
+#define INDEXER_SINK_ABI_MINOR 2
 
 #define INDEXER_SINK_MAGIC_SYMBOL "indexer_sink_magic"
 #define INDEXER_SINK_INIT_SYMBOL "indexer_sink_init_v1"
@@ -108,11 +112,21 @@ typedef struct indexer_host_api {
 /* Operations and their results                                             */
 /* ------------------------------------------------------------------------ */
 
-/* A byte string that is not NUL-terminated. */
+/* A byte string that is not NUL-terminated, lent by the host to the plugin
+ * for the duration of one call (a plugin that needs it later copies it). */
 typedef struct indexer_str {
     const char* data; /* may be NULL when size is 0 */
     size_t size;
 } indexer_str;
+
+/* A byte string that is not NUL-terminated, lent by the plugin to the host
+ * (ABI 1.2): the bytes stay valid until the next call on the same handle,
+ * like result messages. A distinct type from indexer_str so that the
+ * compiler keeps the two directions apart. */
+typedef struct indexer_plugin_str {
+    const char* data; /* may be NULL when size is 0 */
+    size_t size;
+} indexer_plugin_str;
 
 typedef enum indexer_sink_op_kind {
     INDEXER_SINK_UPSERT = 1, /* write `document` under `id` */
@@ -133,17 +147,18 @@ typedef struct indexer_sink_op {
 } indexer_sink_op;
 
 typedef enum indexer_sink_status {
-    INDEXER_SINK_UNSET = 0, /* the host sets this before a call; a plugin must overwrite it */
-    INDEXER_SINK_OK = 1,    /* written (or already newer / already absent) */
-    INDEXER_SINK_RETRY = 2, /* transient failure: the host writes the op again later */
-    INDEXER_SINK_REJECT = 3 /* permanent failure: the host dead-letters the op */
+    INDEXER_SINK_UNSET = 0,    /* the host sets this before a call; a plugin must overwrite it */
+    INDEXER_SINK_OK = 1,       /* written (or already newer / already absent); read: found */
+    INDEXER_SINK_RETRY = 2,    /* transient failure: the host writes the op again later */
+    INDEXER_SINK_REJECT = 3,   /* permanent failure: the host dead-letters the op */
+    INDEXER_SINK_NOT_FOUND = 4 /* ABI 1.2, read results only: the sink holds nothing under the id */
 } indexer_sink_status;
 
 /*
  * One result per op, at the same index. The host allocates the array and sets
  * every entry to {INDEXER_SINK_UNSET, 0, NULL} before calling write.
  * `message` is NUL-terminated, owned by the plugin, and stays valid until the
- * next call on the same handle (write, flush, health or close).
+ * next call on the same handle (write, flush, health, read, list or close).
  */
 typedef struct indexer_sink_result {
     uint32_t status;     /* indexer_sink_status */
@@ -196,6 +211,111 @@ typedef struct indexer_sink_write_control {
 } indexer_sink_write_control;
 
 /* ------------------------------------------------------------------------ */
+/* Reading back what the sink holds (ABI 1.2)                               */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * `indexer verify` compares the whole source with the whole sink in two
+ * passes with bounded memory: it reads back, by id, the rows it streams from
+ * the source (missing and stale documents), then lists every id the sink
+ * holds, page by page, and looks each page up in the source (extra
+ * documents). `read` and `list` serve those passes. Both are optional; both
+ * take an indexer_sink_write_control (never NULL) and honour its deadline and
+ * stop exactly as write_with_control does.
+ */
+
+/*
+ * What to read. Owned by the host, valid for the duration of the call only.
+ * Append-only: a plugin reads a field only when struct_size covers it.
+ */
+typedef struct indexer_sink_read_request {
+    uint32_t struct_size;   /* sizeof(indexer_sink_read_request) as the host saw it */
+    uint32_t reserved;      /* zero */
+    const indexer_str* ids; /* `count` ids (may hold duplicates); NULL when count is 0 */
+    size_t count;
+    indexer_str target; /* index/collection override, as in indexer_sink_op; empty = the sink's default */
+} indexer_sink_read_request;
+
+/*
+ * One result per requested id, at the same index. The host allocates the
+ * array and zeroes every entry (status INDEXER_SINK_UNSET) before the call.
+ * Its layout is frozen within a major version (it is passed as an array).
+ *
+ *   status       INDEXER_SINK_OK: found; `document` and `version` are set.
+ *                INDEXER_SINK_NOT_FOUND: the sink holds nothing under the id
+ *                (also when the index or collection itself does not exist).
+ *                INDEXER_SINK_RETRY: not known now (server unreachable,
+ *                deadline, stop); `message` says why.
+ *                INDEXER_SINK_REJECT: the id can never be read from this sink
+ *                (e.g. an id the sink could never have written); `message`
+ *                says why. The plugin answers it without I/O when it can.
+ *   document     the stored document as the backend returns it (JSON for the
+ *                shipped sinks), lent by the plugin until the next call on
+ *                the handle. Empty when the backend keeps none (a search
+ *                index without _source).
+ *   version      the version stored with the document; 0 = none or unknown.
+ *                Each sink's README says what it is (the row version only
+ *                for sinks and pipelines that write versions).
+ *   message      NUL-terminated, lent like `document`; may be NULL for OK and
+ *                NOT_FOUND.
+ */
+typedef struct indexer_sink_read_result {
+    uint32_t status;     /* indexer_sink_status */
+    int32_t native_code; /* HTTP status, memcached return code...; 0 = none */
+    const char* message;
+    indexer_plugin_str document;
+    uint64_t version;
+} indexer_sink_read_result;
+
+/*
+ * Which page to list. Owned by the host, valid for the duration of the call
+ * only. Append-only, like indexer_sink_read_request.
+ */
+typedef struct indexer_sink_list_request {
+    uint32_t struct_size; /* sizeof(indexer_sink_list_request) as the host saw it */
+    uint32_t reserved;    /* zero */
+    /* Empty: start a new listing. Otherwise the next_cursor of the previous
+     * page, passed back byte for byte (it is opaque text and may be long). */
+    indexer_str cursor;
+    /* At most this many ids in the page; at least 1. A plugin may return fewer
+     * (even none) before the listing is done, and may refuse (REJECT) a
+     * cursor given with a smaller max_ids than the listing started with. */
+    size_t max_ids;
+    indexer_str target; /* as in indexer_sink_read_request; the same for every page of a listing */
+} indexer_sink_list_request;
+
+/*
+ * One page of a listing, filled by the plugin. The host zeroes it and sets
+ * struct_size before the call; the plugin writes only the fields struct_size
+ * covers (append-only). Everything it points to is lent by the plugin until
+ * the next call on the handle.
+ *
+ *   status       INDEXER_SINK_OK: `ids` and `next_cursor` are the page.
+ *                INDEXER_SINK_RETRY: no page now (server unreachable,
+ *                deadline, stop); the same cursor may be given again later.
+ *                INDEXER_SINK_REJECT: the cursor cannot be continued (it
+ *                expired, its server-side state was lost, the outcome of a
+ *                request that advances it is unknown, or it is not one this
+ *                plugin made): start the listing again with an empty cursor.
+ *   next_cursor  empty when the listing is complete; otherwise pass it back
+ *                as the cursor of the next call.
+ *   unlisted     entries of this page that belong to the sink but cannot be
+ *                named by an id (a memcached key hashed from a long id): the
+ *                host reports them, it cannot check them.
+ */
+typedef struct indexer_sink_list_page {
+    uint32_t struct_size;          /* set by the host: sizeof(indexer_sink_list_page) as it saw it */
+    uint32_t status;               /* indexer_sink_status: OK, RETRY or REJECT */
+    int32_t native_code;           /* HTTP status, memcached return code...; 0 = none */
+    uint32_t reserved;             /* zero */
+    const char* message;           /* why, for RETRY and REJECT; NUL-terminated */
+    const indexer_plugin_str* ids; /* `count` ids; may be NULL when count is 0 */
+    size_t count;
+    indexer_plugin_str next_cursor;
+    uint64_t unlisted;
+} indexer_sink_list_page;
+
+/* ------------------------------------------------------------------------ */
 /* The plugin's functions                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -205,7 +325,8 @@ typedef struct indexer_sink_handle indexer_sink_handle;
 /*
  * Threading: a handle is used by one thread at a time (the host never calls
  * two functions on one handle concurrently). A plugin may be opened many times,
- * and distinct handles may be used from distinct threads at once.
+ * and distinct handles may be used from distinct threads at once. read and
+ * list follow the same rule: the host gives a verification its own handle.
  *
  * Error buffers: `error` points to `error_size` bytes owned by the host; on
  * failure the plugin writes a NUL-terminated, human-readable reason there
@@ -275,6 +396,41 @@ typedef struct indexer_sink_functions {
      * write (write stays required, for hosts of ABI 1.0). */
     void (*write_with_control)(indexer_sink_handle* handle, const indexer_sink_op* ops, size_t count,
                                indexer_sink_result* results, const indexer_sink_write_control* control);
+
+    /* ---- ABI 1.2 ---- */
+
+    /* Optional (may be NULL, and absent when struct_size ends before it).
+     * Reads the documents stored under `request->count` ids and sets
+     * `results[i]` for every i (see indexer_sink_read_result). A failure of
+     * the whole call marks every id RETRY with one message. An id that could
+     * never be written (empty, too long for the backend...) is REJECT. Reads
+     * see every write this handle had answered OK before the call (read your
+     * own writes); what they see of other writers follows the backend.
+     * `control` is never NULL: by its deadline, or soon after stop, every id
+     * without an answer is RETRY saying why (an already-passed deadline:
+     * every id RETRY without I/O). */
+    void (*read)(indexer_sink_handle* handle, const indexer_sink_read_request* request,
+                 indexer_sink_read_result* results, const indexer_sink_write_control* control);
+
+    /* Optional (may be NULL, and absent when struct_size ends before it).
+     * Lists the ids the sink holds (in the request's target, or its default),
+     * one page per call, in any order (see indexer_sink_list_page). The host
+     * keeps at most one page in memory: a plugin bounds what it buffers by
+     * max_ids too. `control` is never NULL: by its deadline, or soon after
+     * stop, the call returns RETRY (or REJECT when the cursor cannot be given
+     * again), or OK with the ids it already has and a cursor that continues.
+     *
+     * What a listing promises while writes go on: every id stored for the
+     * whole listing and not written during it appears at least once; an id
+     * created or removed during the listing may or may not appear; a sink
+     * whose README says so may list an id more than once. So the host
+     * confirms an apparent difference (read the id, load the row) before it
+     * acts on it. A cursor is valid on the handle that returned it; other
+     * calls (write, read) may come between two pages. A listing the host
+     * abandons leaves no state behind past the plugin's own expiry (its
+     * README says how long) or the handle's close. */
+    void (*list)(indexer_sink_handle* handle, const indexer_sink_list_request* request,
+                 indexer_sink_list_page* page, const indexer_sink_write_control* control);
 } indexer_sink_functions;
 
 typedef int (*indexer_sink_init_fn)(const indexer_host_api* host, indexer_sink_functions* functions);

@@ -111,20 +111,25 @@ bool append_json_string(std::string& out, std::string_view text) {
     return true;
 }
 
+std::optional<std::string> id_problem(std::string_view id) {
+    if (id.empty()) return std::string("the id is empty");
+    if (id.size() > kMaxIdBytes) {
+        return "the id is " + std::to_string(id.size()) + " bytes long; Elasticsearch allows at most " +
+               std::to_string(kMaxIdBytes);
+    }
+    std::string scratch;
+    if (!append_json_string(scratch, id)) return std::string("the id is not valid UTF-8");
+    return std::nullopt;
+}
+
 std::optional<std::string> check_op(const Op& op, std::string_view default_index) {
     if (!op.is_upsert() && !op.is_delete()) {
         return "unknown op kind " + std::to_string(static_cast<std::uint32_t>(op.kind()));
     }
-    if (op.id().empty()) return std::string("the id is empty");
-    if (op.id().size() > kMaxIdBytes) {
-        return "the id is " + std::to_string(op.id().size()) + " bytes long; Elasticsearch allows at most " +
-               std::to_string(kMaxIdBytes);
-    }
+    if (auto problem = id_problem(op.id())) return problem;
     std::string scratch;
-    if (!append_json_string(scratch, op.id())) return std::string("the id is not valid UTF-8");
     const std::string_view index = index_of(op, default_index);
     if (index.empty()) return std::string("no index: the op has no target and config.index is not set");
-    scratch.clear();
     if (!append_json_string(scratch, index)) return std::string("the target index is not valid UTF-8");
     if (op.version() > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
         return "version " + std::to_string(op.version()) +

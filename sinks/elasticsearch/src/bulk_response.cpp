@@ -136,6 +136,16 @@ std::string describe_error(std::string_view error_json) {
     return describe(parsed);
 }
 
+std::string error_type(std::string_view error_json) {
+    const json parsed = parse_bounded(error_json);
+    if (const json* error = elasticsearch_error(parsed)) return string_field(*error, "type");
+    if (parsed.is_object()) {
+        const auto type = parsed.find("type");
+        if (type != parsed.end() && type->is_string()) return type->get<std::string>();
+    }
+    return {};
+}
+
 ResponseMapping map_bulk_response(long http_status, std::string_view body, std::span<const ItemContext> ops) {
     ResponseMapping mapping;
     const int code = static_cast<int>(http_status);

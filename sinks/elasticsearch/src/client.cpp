@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "indexer/sinks/elasticsearch/bulk_request.hpp"
+#include "indexer/sinks/elasticsearch/read_response.hpp"
 
 namespace indexer::sinks::elasticsearch {
 namespace {
@@ -42,6 +43,35 @@ std::string path_segment(std::string_view text) {
         }
     }
     return out;
+}
+
+// A listing's cursor: "scroll:<page size>:<scroll id>".
+constexpr std::string_view kCursorPrefix = "scroll:";
+// How long a scroll's search context lives between two pages. A listing
+// abandoned half way leaves it on the server for this long.
+constexpr std::string_view kScrollKeepAlive = "5m";
+// index.max_result_window's default also caps the size of a scroll page.
+constexpr std::size_t kMaxScrollPage = 10'000;
+
+std::string join(const std::vector<std::string>& parts);
+
+std::string scroll_cursor(std::size_t size, std::string_view scroll_id) {
+    return std::string(kCursorPrefix) + std::to_string(size) + ":" + std::string(scroll_id);
+}
+
+// The page size and scroll id of a cursor; false when it is not one of ours.
+bool parse_scroll_cursor(std::string_view cursor, std::size_t& size, std::string_view& scroll_id) {
+    if (cursor.substr(0, kCursorPrefix.size()) != kCursorPrefix) return false;
+    cursor.remove_prefix(kCursorPrefix.size());
+    const std::size_t colon = cursor.find(':');
+    if (colon == 0 || colon == std::string_view::npos || colon > 5) return false;
+    size = 0;
+    for (const char c : cursor.substr(0, colon)) {
+        if (c < '0' || c > '9') return false;
+        size = size * 10 + static_cast<std::size_t>(c - '0');
+    }
+    scroll_id = cursor.substr(colon + 1);
+    return size > 0 && size <= kMaxScrollPage && !scroll_id.empty();
 }
 
 std::string join(const std::vector<std::string>& parts) {
@@ -351,6 +381,207 @@ void Client::finish(Call& call, std::size_t r) {
     --call.unfinished;
     if (request.parent != kNone && --call.requests[request.parent].open_children == 0) {
         finish(call, request.parent);
+    }
+}
+
+HttpResponse Client::on_any_host(std::string_view method, std::string_view path, std::string_view body,
+                                 const indexer::sdk::WriteControl& control, bool fail_over,
+                                 std::size_t& host) {
+    std::vector<bool> tried(config_.hosts.size(), false);
+    std::vector<std::string> errors;
+    const std::size_t attempts = fail_over ? config_.hosts.size() : 1;
+    for (std::size_t attempt = 0; attempt < attempts; ++attempt) {
+        host = hosts_.pick(tried);
+        tried[host] = true;
+        HttpRequest request;
+        request.method = method;
+        request.url = config_.hosts[host] + std::string(path);
+        request.body = body;
+        if (!body.empty()) request.content_type = "application/json";
+        HttpResponse response = transport_.perform(request, control);
+        // Abandoned: not the host's doing, and no time left for another.
+        if (response.abandoned) {
+            response.error = redact_(response.error);
+            return response;
+        }
+        if (response.status != 0) {
+            if (hosts_.answered(host)) log(LogLevel::Info, "host " + config_.hosts[host] + " answers again");
+            return response;
+        }
+        std::string error = redact_(response.error);
+        if (hosts_.failed(host))
+            log(LogLevel::Warn, "host " + config_.hosts[host] + " does not answer: " + error);
+        errors.push_back(std::move(error));
+    }
+    HttpResponse none;
+    none.error = join(errors);
+    return none;
+}
+
+void Client::read(std::span<const std::string_view> ids, std::string_view target,
+                  indexer::sdk::ReadResults& results, const indexer::sdk::WriteControl& control) {
+    const std::string_view index = target.empty() ? std::string_view(config_.index) : target;
+    std::string scratch;
+    std::string refusal;
+    if (index.empty()) refusal = "no index: the read has no target and config.index is not set";
+    if (refusal.empty() && !append_json_string(scratch, index))
+        refusal = "the target index is not valid UTF-8";
+    if (!refusal.empty()) {
+        for (std::size_t i = 0; i < ids.size(); ++i) results.reject(i, refusal);
+        return;
+    }
+    // Ids go max_request_ops at a time; the request bodies stay small.
+    std::vector<std::size_t> batch;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+        if (auto problem = id_problem(ids[i])) {
+            results.reject(i, std::move(*problem));
+            continue;
+        }
+        batch.push_back(i);
+        if (batch.size() >= config_.max_request_ops) {
+            read_batch(ids, batch, index, results, control);
+            batch.clear();
+        }
+    }
+    if (!batch.empty()) read_batch(ids, batch, index, results, control);
+}
+
+void Client::read_batch(std::span<const std::string_view> ids, std::span<const std::size_t> batch,
+                        std::string_view index, indexer::sdk::ReadResults& results,
+                        const indexer::sdk::WriteControl& control) {
+    // Interrupted: the SDK answers what is left RETRY with the reason.
+    if (!control.interrupted().empty()) return;
+    std::string body = "{\"ids\":[";
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+        if (k != 0) body.push_back(',');
+        append_json_string(body, ids[batch[k]]);
+    }
+    body += "]}";
+    const std::string path = "/" + path_segment(index) + "/_mget";
+    std::size_t host = 0;
+    const HttpResponse response = on_any_host("POST", path, body, control, true, host);
+    if (response.status == 0) {
+        const std::string message = response.abandoned ? "not read: " + response.error : response.error;
+        for (std::size_t i : batch) results.retry(i, message);
+        return;
+    }
+    const MgetMapping mapping = map_mget_response(response.status, response.body, batch.size());
+    const int code = static_cast<int>(response.status);
+    if (mapping.all_not_found) {
+        for (std::size_t i : batch) results.not_found(i, code);
+        return;
+    }
+    if (!mapping.failure.empty()) {
+        const std::string message = redact_("POST " + config_.hosts[host] + path + ": " + mapping.failure);
+        for (std::size_t i : batch) results.retry(i, message, code);
+        return;
+    }
+    for (std::size_t k = 0; k < batch.size(); ++k) {
+        const DocumentOutcome& document = mapping.documents[k];
+        switch (document.status) {
+            case Status::Ok:
+                results.found(batch[k], std::string(document.document), document.version,
+                              document.native_code);
+                break;
+            case Status::NotFound:
+                results.not_found(batch[k], document.native_code);
+                break;
+            default:
+                results.retry(batch[k], redact_(document.message), document.native_code);
+                break;
+        }
+    }
+}
+
+void Client::list(std::string_view cursor, std::string_view target, indexer::sdk::ListPage& page,
+                  const indexer::sdk::WriteControl& control) {
+    const bool first = cursor.empty();
+    const std::string_view index = target.empty() ? std::string_view(config_.index) : target;
+    std::size_t size = std::min(page.max_ids(), kMaxScrollPage);
+    std::string path;
+    std::string body;
+    if (first) {
+        if (index.empty()) {
+            page.reject("no index: the listing has no target and config.index is not set");
+            return;
+        }
+        path = "/" + path_segment(index) + "/_search?scroll=" + std::string(kScrollKeepAlive) + "&" +
+               std::string(kScrollFilterPath);
+        // _doc order is the cheapest; _source is not needed, only the ids.
+        body = "{\"size\":" + std::to_string(size) + ",\"sort\":[\"_doc\"],\"_source\":false}";
+    } else {
+        std::string_view scroll_id;
+        if (!parse_scroll_cursor(cursor, size, scroll_id)) {
+            page.reject("the cursor is not one of this sink's (expected scroll:<size>:<scroll id>)");
+            return;
+        }
+        if (size > page.max_ids()) {
+            page.reject("the cursor continues a listing of pages of " + std::to_string(size) +
+                        " ids, more than the " + std::to_string(page.max_ids()) + " asked for now");
+            return;
+        }
+        path = "/_search/scroll?" + std::string(kScrollFilterPath);
+        body = "{\"scroll\":\"" + std::string(kScrollKeepAlive) + "\",\"scroll_id\":";
+        if (!append_json_string(body, scroll_id)) {
+            page.reject("the cursor is not valid UTF-8");
+            return;
+        }
+        body += "}";
+    }
+    std::size_t host = 0;
+    // A continuation goes to one host only: if it was sent, the scroll may
+    // have moved on, and the next host would answer the page after.
+    const HttpResponse response = on_any_host("POST", path, body, control, first, host);
+    const std::string request = "POST " + config_.hosts[host] + path.substr(0, path.find('?'));
+    if (response.status == 0) {
+        if (first) {
+            page.retry(response.abandoned ? "not listed: " + response.error : response.error);
+        } else {
+            page.reject("the scroll cannot be continued, the outcome of its last request is unknown (" +
+                        response.error + "); list again from the start");
+        }
+        return;
+    }
+    const int code = static_cast<int>(response.status);
+    ScrollPage scroll = map_scroll_response(response.status, response.body);
+    if (!scroll.failure.empty()) {
+        if (first && scroll.index_missing) return;  // nothing to list: an empty, final page
+        if (!scroll.scroll_id.empty()) clear_scroll(scroll.scroll_id, control);
+        const std::string message = redact_(request + ": " + scroll.failure);
+        if (first) {
+            page.retry(message, code);
+        } else {
+            page.reject(message + "; list again from the start", code);
+        }
+        return;
+    }
+    if (scroll.ids.empty()) {
+        clear_scroll(scroll.scroll_id, control);
+        return;
+    }
+    if (scroll.ids.size() > page.max_ids()) {
+        clear_scroll(scroll.scroll_id, control);
+        page.reject(request + ": a page of " + std::to_string(scroll.ids.size()) + " ids for " +
+                    std::to_string(page.max_ids()) + " asked for; list again from the start");
+        return;
+    }
+    for (std::string& id : scroll.ids) page.add(std::move(id));
+    page.set_next_cursor(scroll_cursor(size, scroll.scroll_id));
+}
+
+// Frees the scroll's search context now rather than at its expiry. Best
+// effort: a failure only costs the server memory until then.
+void Client::clear_scroll(const std::string& scroll_id, const indexer::sdk::WriteControl& control) {
+    if (scroll_id.empty() || !control.interrupted().empty()) return;
+    std::string body = "{\"scroll_id\":";
+    if (!append_json_string(body, scroll_id)) return;
+    body += "}";
+    std::size_t host = 0;
+    const HttpResponse response = on_any_host("DELETE", "/_search/scroll", body, control, true, host);
+    if (response.status != 200 && response.status != 404) {
+        log(LogLevel::Debug,
+            "clearing a finished scroll failed, it expires within " + std::string(kScrollKeepAlive) + ": " +
+                (response.status == 0 ? response.error : "HTTP " + std::to_string(response.status)));
     }
 }
 

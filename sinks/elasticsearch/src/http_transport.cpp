@@ -115,8 +115,8 @@ struct HttpTransport::Impl {
 
         if (request.method == "HEAD") {
             curl_easy_setopt(easy, CURLOPT_NOBODY, 1L);
-        } else if (request.method == "POST" || request.method == "PUT") {
-            if (request.method == "PUT") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, "PUT");
+        } else if (request.method == "POST" || request.method == "PUT" || request.method == "DELETE") {
+            if (request.method != "POST") curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, slot.method.c_str());
             curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
             curl_easy_setopt(easy, CURLOPT_POSTFIELDS, request.body.empty() ? "" : request.body.data());
         } else {

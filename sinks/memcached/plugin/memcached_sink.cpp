@@ -71,6 +71,33 @@ public:
         return sdk::Status::Ok;
     }
 
+    // Values are the documents as written; memcached keeps no row version,
+    // so every version is 0.
+    void read(std::span<const std::string_view> ids, std::string_view target, sdk::ReadResults& results,
+              const sdk::WriteControl& control) override {
+        results_.assign(ids.size(), core::OpResult{});
+        client_.read(ids, target, results_, control);
+        for (std::size_t i = 0; i < results_.size(); ++i) {
+            core::OpResult& result = results_[i];
+            if (result.outcome == core::Outcome::Ok) {
+                if (result.found) {
+                    results.found(i, std::move(result.value), 0, result.native_code);
+                } else {
+                    results.not_found(i, result.native_code);
+                }
+            } else if (result.outcome == core::Outcome::Reject) {
+                results.reject(i, std::move(result.message), result.native_code);
+            } else {
+                results.retry(i, std::move(result.message), result.native_code);
+            }
+        }
+    }
+
+    void list(std::string_view cursor, std::string_view target, sdk::ListPage& page,
+              const sdk::WriteControl& control) override {
+        client_.list(cursor, target, page, control);
+    }
+
 private:
     core::Client client_;
     // Reused between calls.
@@ -81,4 +108,4 @@ private:
 
 }  // namespace
 
-INDEXER_SINK_PLUGIN(MemcachedSink, "memcached", "1.0.0")
+INDEXER_SINK_PLUGIN(MemcachedSink, "memcached", "1.1.0")

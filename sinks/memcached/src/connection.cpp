@@ -126,10 +126,10 @@ Connection::Io Connection::send(std::string_view data) {
     return io;
 }
 
-Connection::Io Connection::receive(std::string& into) {
+Connection::Io Connection::receive(std::string& into, std::size_t max_bytes) {
     Io io;
     char buffer[64 * 1024];
-    for (;;) {
+    while (io.bytes < max_bytes) {
         const ssize_t n = ::recv(fd_, buffer, sizeof buffer, 0);
         if (n > 0) {
             into.append(buffer, static_cast<std::size_t>(n));
@@ -144,6 +144,7 @@ Connection::Io Connection::receive(std::string& into) {
         }
         return io;
     }
+    return io;
 }
 
 }  // namespace indexer::memcached_sink

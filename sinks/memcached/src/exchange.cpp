@@ -24,6 +24,9 @@ struct Flight {
     std::string out;
     std::size_t out_offset = 0;
     std::string in;
+    // The size the buffer must reach for the get reply under way (its header
+    // announced a value of that length); 0 when none is.
+    std::size_t awaited = 0;
     Clock::time_point deadline{};
     bool done = false;
 
@@ -50,7 +53,8 @@ public:
             for (Flight& flight : flights) {
                 if (flight.done) continue;
                 if (!interrupted.empty()) {
-                    fail(flight, "not written: " + std::string(interrupted), MEMCACHED_TIMEOUT, false, now);
+                    fail(flight, std::string(options_.unfinished) + ": " + std::string(interrupted),
+                         MEMCACHED_TIMEOUT, false, now);
                     continue;
                 }
                 if (now >= flight.deadline) {
@@ -176,6 +180,9 @@ private:
                 case Command::Version:
                     append_version(flight.out);
                     break;
+                case Command::Get:
+                    append_get(flight.out, request.key);
+                    break;
             }
         }
     }
@@ -183,7 +190,13 @@ private:
     void consume_replies(Flight& flight, Clock::time_point now) {
         const std::vector<Request>& requests = *flight.requests;
         std::size_t position = 0;
+        flight.awaited = 0;
         for (;;) {
+            if (flight.answered < flight.encoded && requests[flight.answered].command == Command::Get) {
+                if (!consume_get_reply(flight, position, now)) return;
+                if (flight.awaited != 0) break;
+                continue;
+            }
             const std::size_t end = flight.in.find("\r\n", position);
             if (end == std::string::npos) break;
             const std::string_view line = std::string_view(flight.in).substr(position, end - position);
@@ -207,7 +220,7 @@ private:
             }
         }
         flight.in.erase(0, position);
-        if (flight.in.size() > kMaxReplyLine) {
+        if (flight.in.size() > std::max(kMaxReplyLine, flight.awaited)) {
             fail(flight, "reply line longer than " + std::to_string(kMaxReplyLine) + " bytes",
                  MEMCACHED_PROTOCOL_ERROR, false, now);
             return;
@@ -219,6 +232,33 @@ private:
             flight.channel->down_until = {};
             flight.channel->down_reason.clear();
         }
+    }
+
+    // Reads the reply to the get at the head of the flight from `position`:
+    // false when the flight failed; true otherwise, with flight.awaited set
+    // when the reply is not complete yet (position unchanged then).
+    bool consume_get_reply(Flight& flight, std::size_t& position, Clock::time_point now) {
+        const Request& request = (*flight.requests)[flight.answered];
+        const GetReply reply = parse_get_reply(std::string_view(flight.in).substr(position), request.key,
+                                               options_.max_value_bytes, kMaxReplyLine);
+        if (reply.state == GetReply::State::Incomplete) {
+            // Not 0 even when the header is not complete yet: the loop stops.
+            flight.awaited = std::max<std::size_t>(reply.needed, 1);
+            return true;
+        }
+        OpResult& result = results_[request.result_index];
+        result = OpResult{reply.outcome, reply.native_code, reply.message};
+        result.found = reply.found;
+        result.value.assign(reply.value);
+        if (result.outcome != Outcome::Ok) result.message = server_name(flight) + ": " + result.message;
+        position += reply.consumed;
+        ++flight.answered;
+        if (!reply.in_sync) {
+            fail(flight, "connection dropped after an unexpected reply; this request's outcome is unknown",
+                 MEMCACHED_PROTOCOL_ERROR, false, now);
+            return false;
+        }
+        return true;
     }
 
     // Every request of the flight still unanswered becomes RETRY: it may or

@@ -1,5 +1,6 @@
 #include "indexer/sinks/memcached/key_builder.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 #include <utility>
@@ -110,6 +111,32 @@ std::string KeyTemplate::expand(std::string_view id) const {
     return key;
 }
 
+std::optional<std::string> KeyTemplate::id_of(std::string_view templated) const {
+    std::size_t literal_bytes = 0;
+    std::size_t placeholders = 0;
+    for (const Piece& piece : pieces_) {
+        if (piece.is_id) {
+            ++placeholders;
+        } else {
+            literal_bytes += piece.literal.size();
+        }
+    }
+    // Every placeholder holds the same id, so its length follows from the key's.
+    if (placeholders == 0 || templated.size() <= literal_bytes ||
+        (templated.size() - literal_bytes) % placeholders != 0) {
+        return std::nullopt;
+    }
+    const std::size_t id_bytes = (templated.size() - literal_bytes) / placeholders;
+    std::size_t position = 0;
+    for (const Piece& piece : pieces_) {
+        if (piece.is_id) break;
+        position += piece.literal.size();
+    }
+    std::string id(templated.substr(position, id_bytes));
+    if (expand(id) != templated) return std::nullopt;
+    return id;
+}
+
 KeyBuilder::KeyBuilder(std::string prefix, KeyTemplate key_template, bool hash_with_prefix)
     : prefix_(std::move(prefix)), template_(std::move(key_template)), hash_with_prefix_(hash_with_prefix) {}
 
@@ -148,6 +175,28 @@ std::optional<BuiltKey> KeyBuilder::build(std::string_view id, std::string_view 
     built.key.append(sha256_hex(templated));
     built.hashed = true;
     return built;
+}
+
+KeyBuilder::KeyOrigin KeyBuilder::origin_of(std::string_view key, std::string_view target) const {
+    using Kind = KeyOrigin::Kind;
+    const std::string_view prefix = target.empty() ? std::string_view(prefix_) : target;
+    if (key.substr(0, prefix.size()) != prefix) return {};
+    const std::string_view templated = key.substr(prefix.size());
+    const std::string_view head = template_.head();
+    const std::string_view hashed = templated.substr(std::min(head.size(), templated.size()));
+    if (templated.substr(0, head.size()) == head && hashed.size() == kHashedKeySuffixBytes &&
+        hashed.substr(0, kHashedKeyMarker.size()) == kHashedKeyMarker &&
+        hashed.find_first_not_of("0123456789abcdef", kHashedKeyMarker.size()) == std::string_view::npos) {
+        return {Kind::Hashed, {}};
+    }
+    std::optional<std::string> id = template_.id_of(templated);
+    if (!id) return {};
+    // Only a key that the id really gets is the id's (not one it would have
+    // had, had it not been hashed).
+    std::string error;
+    const std::optional<BuiltKey> built = build(*id, target, error);
+    if (!built || built->hashed || built->key != key) return {};
+    return {Kind::Id, std::move(*id)};
 }
 
 }  // namespace indexer::memcached_sink

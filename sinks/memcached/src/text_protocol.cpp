@@ -34,8 +34,50 @@ const char* command_name(Command command) {
             return "delete";
         case Command::Version:
             return "version";
+        case Command::Get:
+            return "get";
     }
     return "?";
+}
+
+// The next space-separated field of `text` from `position`; empty at the end.
+std::string_view next_field(std::string_view text, std::size_t& position) {
+    while (position < text.size() && text[position] == ' ') ++position;
+    const std::size_t start = position;
+    while (position < text.size() && text[position] != ' ') ++position;
+    return text.substr(start, position - start);
+}
+
+// A decimal number below 2^64 without sign; false otherwise.
+bool decimal(std::string_view text, std::uint64_t& number) {
+    if (text.empty() || text.size() > 20) return false;
+    number = 0;
+    for (const char c : text) {
+        if (c < '0' || c > '9') return false;
+        const auto digit = static_cast<std::uint64_t>(c - '0');
+        if (number > (UINT64_MAX - digit) / 10) return false;
+        number = number * 10 + digit;
+    }
+    return true;
+}
+
+GetReply get_failure(Outcome outcome, memcached_return_t code, std::string message, bool in_sync,
+                     std::size_t consumed) {
+    GetReply reply;
+    reply.state = GetReply::State::Complete;
+    reply.consumed = consumed;
+    reply.outcome = outcome;
+    reply.native_code = static_cast<int>(code);
+    reply.message = std::move(message);
+    reply.in_sync = in_sync;
+    return reply;
+}
+
+int hex_value(char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
 }
 
 }  // namespace
@@ -60,6 +102,16 @@ void append_delete(std::string& out, std::string_view key) {
 
 void append_version(std::string& out) {
     out.append("version\r\n");
+}
+
+void append_get(std::string& out, std::string_view key) {
+    out.append("get ");
+    out.append(key);
+    out.append("\r\n");
+}
+
+void append_metadump(std::string& out) {
+    out.append("lru_crawler metadump all\r\n");
 }
 
 std::uint32_t exptime_for(std::uint32_t ttl_seconds, std::int64_t now_unix) {
@@ -125,9 +177,118 @@ Interpretation interpret(Command command, const Reply& reply) {
         case Command::Version:
             if (reply.kind == ReplyKind::Version) return ok();
             break;
+        case Command::Get:
+            break;  // parse_get_reply reads get replies
     }
     return failure(Outcome::Retry, MEMCACHED_PROTOCOL_ERROR,
                    "unexpected reply " + quoted(reply.line) + " to " + command_name(command), false);
+}
+
+GetReply parse_get_reply(std::string_view buffer, std::string_view key, std::size_t max_value_bytes,
+                         std::size_t max_line_bytes) {
+    GetReply reply;
+    const std::size_t line_end = buffer.find("\r\n");
+    if (line_end == std::string_view::npos) {
+        if (buffer.size() > max_line_bytes) {
+            return get_failure(Outcome::Retry, MEMCACHED_PROTOCOL_ERROR,
+                               "reply line longer than " + std::to_string(max_line_bytes) + " bytes", false,
+                               0);
+        }
+        return reply;
+    }
+    const std::string_view line = buffer.substr(0, line_end);
+    if (line == "END") {
+        reply.state = GetReply::State::Complete;
+        reply.consumed = line_end + 2;
+        return reply;
+    }
+    const Reply parsed = parse_reply(line);
+    if (parsed.kind == ReplyKind::ServerError) {
+        return get_failure(Outcome::Retry, MEMCACHED_SERVER_ERROR, std::string(line), true, line_end + 2);
+    }
+    if (parsed.kind == ReplyKind::ClientError || parsed.kind == ReplyKind::Error) {
+        return get_failure(Outcome::Reject,
+                           parsed.kind == ReplyKind::Error ? MEMCACHED_ERROR : MEMCACHED_CLIENT_ERROR,
+                           "memcached refused the get request: " + quoted(line), false, line_end + 2);
+    }
+    std::size_t position = 0;
+    std::uint64_t flags = 0;
+    std::uint64_t bytes = 0;
+    std::uint64_t cas = 0;
+    const bool header = next_field(line, position) == "VALUE" && next_field(line, position) == key &&
+                        decimal(next_field(line, position), flags) &&
+                        decimal(next_field(line, position), bytes);
+    const std::string_view cas_field = next_field(line, position);
+    if (!header || (!cas_field.empty() && !decimal(cas_field, cas)) || !next_field(line, position).empty()) {
+        return get_failure(Outcome::Retry, MEMCACHED_PROTOCOL_ERROR,
+                           "unexpected reply " + quoted(line) + " to get", false, line_end + 2);
+    }
+    if (bytes > max_value_bytes) {
+        return get_failure(Outcome::Retry, MEMCACHED_PROTOCOL_ERROR,
+                           "a value of " + std::to_string(bytes) + " bytes, more than the " +
+                               std::to_string(max_value_bytes) + " this sink reads",
+                           false, line_end + 2);
+    }
+    constexpr std::string_view kTail = "\r\nEND\r\n";
+    const std::size_t data = line_end + 2;
+    reply.needed = data + static_cast<std::size_t>(bytes) + kTail.size();
+    if (buffer.size() < reply.needed) return reply;
+    if (buffer.substr(data + bytes, kTail.size()) != kTail) {
+        return get_failure(Outcome::Retry, MEMCACHED_PROTOCOL_ERROR,
+                           "the value of a get reply does not end where its header says", false,
+                           reply.needed);
+    }
+    reply.state = GetReply::State::Complete;
+    reply.consumed = reply.needed;
+    reply.found = true;
+    reply.value = buffer.substr(data, static_cast<std::size_t>(bytes));
+    return reply;
+}
+
+MetadumpLine parse_metadump_line(std::string_view line) {
+    MetadumpLine out;
+    if (line == "END") {
+        out.kind = MetadumpLine::Kind::End;
+        return out;
+    }
+    if (line.substr(0, 4) == "BUSY") {
+        out.kind = MetadumpLine::Kind::Busy;
+        out.message = "the LRU crawler is busy: " + quoted(line);
+        return out;
+    }
+    const Reply reply = parse_reply(line);
+    if (reply.kind == ReplyKind::Error || reply.kind == ReplyKind::ClientError ||
+        reply.kind == ReplyKind::ServerError) {
+        out.kind = MetadumpLine::Kind::Error;
+        out.message = "memcached refused lru_crawler metadump: " + quoted(line);
+        return out;
+    }
+    std::size_t position = 0;
+    const std::string_view field = next_field(line, position);
+    if (field.substr(0, 4) != "key=" || field.size() == 4) {
+        out.message = "not a line of a metadump: " + quoted(line);
+        return out;
+    }
+    // The key is URI-encoded: %XX for every byte but [A-Za-z0-9._~-].
+    const std::string_view encoded = field.substr(4);
+    out.key.reserve(encoded.size());
+    for (std::size_t i = 0; i < encoded.size(); ++i) {
+        if (encoded[i] != '%') {
+            out.key.push_back(encoded[i]);
+            continue;
+        }
+        const int high = i + 2 < encoded.size() ? hex_value(encoded[i + 1]) : -1;
+        const int low = high >= 0 ? hex_value(encoded[i + 2]) : -1;
+        if (low < 0) {
+            out.key.clear();
+            out.message = "a malformed %-escape in a metadump key: " + quoted(line);
+            return out;
+        }
+        out.key.push_back(static_cast<char>(high * 16 + low));
+        i += 2;
+    }
+    out.kind = MetadumpLine::Kind::Key;
+    return out;
 }
 
 }  // namespace indexer::memcached_sink

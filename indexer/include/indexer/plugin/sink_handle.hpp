@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -45,7 +46,43 @@ struct SinkResult {
     std::string message;  // why, for RETRY and REJECT
 };
 
-// How long one write may take. The defaults: no deadline, no stop.
+// The answer for one id of a read (sink ABI 1.2).
+enum class ReadStatus : std::uint32_t {
+    Found = INDEXER_SINK_OK,
+    NotFound = INDEXER_SINK_NOT_FOUND,
+    Retry = INDEXER_SINK_RETRY,    // not known now: read it again later
+    Reject = INDEXER_SINK_REJECT,  // the sink can never hold this id
+};
+
+std::string_view to_string(ReadStatus status) noexcept;
+
+// What the sink holds under one id. Owns its bytes (copied out of the plugin).
+struct ReadResult {
+    ReadStatus status = ReadStatus::Retry;
+    int native_code = 0;
+    std::string message;        // why, for RETRY and REJECT
+    std::string document;       // Found: the stored document as the backend returns it
+    std::uint64_t version = 0;  // Found: the stored version; 0 = none or unknown
+};
+
+// One page of a listing (sink ABI 1.2).
+//   Ok: `ids` (at most max_ids) and the cursor of the next page, empty
+//       when the listing is complete.
+//   Retry: no page now; list the same cursor again later.
+//   Reject: the cursor cannot be continued; list again from an empty cursor.
+struct ListPage {
+    OpStatus status = OpStatus::Retry;
+    int native_code = 0;
+    std::string message;  // why, for RETRY and REJECT
+    std::vector<std::string> ids;
+    std::string next_cursor;
+    // Entries of the sink in this page that cannot be named by an id.
+    std::uint64_t unlisted = 0;
+
+    bool is_last() const noexcept { return status == OpStatus::Ok && next_cursor.empty(); }
+};
+
+// How long one call may take. The defaults: no deadline, no stop.
 struct WriteControl {
     // By then the write returns; ops not finished come back RETRY saying so.
     std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -72,6 +109,21 @@ public:
     // way, when stop is already set or the deadline already passed, no
     // plugin is called and every op is RETRY.
     std::vector<SinkResult> write(std::span<const SinkOp> ops, const WriteControl& control = {});
+    // What the sink holds under each id, one result per id, at the same
+    // index (sink ABI 1.2). `target` overrides the sink's index/collection.
+    // `control` bounds the call as it bounds a write: past the deadline or
+    // after stop, ids without an answer are RETRY (and when the deadline
+    // already passed, or stop is set, no plugin is called). Results the
+    // plugin left unset or gave an invalid status come back RETRY saying so.
+    // An error, naming the plugin, when the plugin cannot read (a plugin of
+    // ABI 1.0 or 1.1, or one without read) or the handle is closed.
+    Result<std::vector<ReadResult>> read(std::span<const std::string_view> ids, std::string_view target = {},
+                                         const WriteControl& control = {});
+    // One page of at most `max_ids` (>= 1) ids of the listing that `cursor`
+    // continues (empty: a new listing) (sink ABI 1.2). Errors as for read.
+    Result<ListPage> list(std::string_view cursor, std::size_t max_ids, std::string_view target = {},
+                          const WriteControl& control = {});
+
     // OK when the plugin has no flush.
     Status flush();
     // OK when the plugin has no health probe.
@@ -81,6 +133,8 @@ public:
     // True when the plugin honours WriteControl (it has write_with_control).
     bool has_write_control() const noexcept;
     bool has_health() const noexcept;
+    bool has_read() const noexcept;
+    bool has_list() const noexcept;
     bool is_open() const noexcept { return plugin_ != nullptr; }
     const std::string& instance() const noexcept { return instance_; }
     const SinkPlugin& plugin() const noexcept { return *plugin_; }
@@ -97,6 +151,8 @@ private:
     SinkHandle(std::shared_ptr<const SinkPlugin> plugin, indexer_sink_handle* raw,
                std::string instance) noexcept;
     Status probe(const char* what, std::uint32_t (*function)(indexer_sink_handle*, char*, std::size_t));
+    // Why `what` (read, list) cannot be called on this handle, or OK.
+    Status can_call(std::string_view what, bool present) const;
 
     std::shared_ptr<const SinkPlugin> plugin_;
     indexer_sink_handle* raw_ = nullptr;
@@ -106,6 +162,8 @@ private:
     // Reused between calls to spare an allocation per batch.
     std::vector<indexer_sink_op> raw_ops_;
     std::vector<indexer_sink_result> raw_results_;
+    std::vector<indexer_str> raw_ids_;
+    std::vector<indexer_sink_read_result> raw_read_results_;
 };
 
 }  // namespace indexer::plugin

@@ -40,6 +40,8 @@ public:
     bool has_flush() const noexcept { return functions_.flush != nullptr; }
     bool has_health() const noexcept { return functions_.health != nullptr; }
     bool has_write_control() const noexcept { return functions_.write_with_control != nullptr; }
+    bool has_read() const noexcept { return functions_.read != nullptr; }
+    bool has_list() const noexcept { return functions_.list != nullptr; }
 
     // Opens the sink with its configuration (a JSON object as text). The
     // error names the instance (the pipeline) and carries the plugin's reason.

@@ -21,6 +21,10 @@ struct RequestLimits {
     std::size_t max_ops = 1000;
 };
 
+// Why no document can be stored under `id` (empty, longer than
+// kMaxIdBytes, not UTF-8), or nullopt when one can.
+std::optional<std::string> id_problem(std::string_view id);
+
 // Why an op cannot be sent, found without asking the server; nullopt when it
 // can be sent. These are the mistakes that would otherwise fail a whole
 // request and take its other ops down with it.

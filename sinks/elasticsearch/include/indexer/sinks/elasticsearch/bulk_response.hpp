@@ -60,4 +60,8 @@ ResponseMapping map_bulk_response(long http_status, std::string_view body, std::
 // object, or the raw text when it is not one.
 std::string describe_error(std::string_view error_json);
 
+// The `type` of an Elasticsearch error object, or of the `error` of a whole
+// answer ({"error": {"type": ...}}); empty when the text is neither.
+std::string error_type(std::string_view error_json);
+
 }  // namespace indexer::sinks::elasticsearch

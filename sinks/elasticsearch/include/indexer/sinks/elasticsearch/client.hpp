@@ -50,6 +50,22 @@ public:
     // saying why.
     WriteReport write(std::span<const indexer::sdk::Op> ops, const indexer::sdk::WriteControl& control = {});
 
+    // Reads the documents stored under `ids` in `target` (config.index when
+    // empty) with _mget, max_request_ops ids per request, and answers every
+    // id: found with `_source` byte for byte and `_version`, not found, RETRY,
+    // or REJECT (without I/O) for an id no document can have. Bounded by
+    // `control` like a write.
+    void read(std::span<const std::string_view> ids, std::string_view target,
+              indexer::sdk::ReadResults& results, const indexer::sdk::WriteControl& control = {});
+
+    // One page of a scroll over every id of `target` (config.index when
+    // empty): `cursor` empty starts one. The cursor is "scroll:<page
+    // size>:<scroll id>"; the scroll is cleared once it is exhausted. A
+    // continuation that fails is REJECT: the server may have moved the
+    // scroll on, so the page cannot be asked for again.
+    void list(std::string_view cursor, std::string_view target, indexer::sdk::ListPage& page,
+              const indexer::sdk::WriteControl& control = {});
+
     // OK when a host answers GET /_cluster/health with green or yellow (or,
     // for credentials that may not read cluster health, GET /); otherwise
     // RETRY with the reason.
@@ -68,6 +84,16 @@ private:
     void on_answer(Call& call, std::size_t request, const HttpResponse& response);
     void finish(Call& call, std::size_t request);
     void log(indexer::sdk::LogLevel level, const std::string& message) const;
+    // Sends the request to the hosts in turn until one answers over HTTP
+    // (status > 0); `host` is the last one asked. Without fail_over only one
+    // host is asked. Status 0 when none answered (error: each host's), or
+    // when `control` abandoned it (abandoned set).
+    HttpResponse on_any_host(std::string_view method, std::string_view path, std::string_view body,
+                             const indexer::sdk::WriteControl& control, bool fail_over, std::size_t& host);
+    void read_batch(std::span<const std::string_view> ids, std::span<const std::size_t> batch,
+                    std::string_view index, indexer::sdk::ReadResults& results,
+                    const indexer::sdk::WriteControl& control);
+    void clear_scroll(const std::string& scroll_id, const indexer::sdk::WriteControl& control);
 
     Config config_;
     Logger logger_;

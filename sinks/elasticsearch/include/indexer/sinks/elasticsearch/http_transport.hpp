@@ -18,7 +18,7 @@
 namespace indexer::sinks::elasticsearch {
 
 struct HttpRequest {
-    std::string_view method = "GET";  // GET, HEAD, POST or PUT
+    std::string_view method = "GET";  // GET, HEAD, POST, PUT or DELETE (with a body)
     std::string url;                  // never with credentials (they travel in headers)
     std::string_view body;            // must stay valid until the request completes
     std::string_view content_type;    // empty = no Content-Type

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -47,8 +48,8 @@ public:
         std::optional<std::string> error;
     };
     Io send(std::string_view data);
-    // Appends what is available to `into`.
-    Io receive(std::string& into);
+    // Appends what is available to `into`, about `max_bytes` at most.
+    Io receive(std::string& into, std::size_t max_bytes = SIZE_MAX);
 
 private:
     std::optional<std::string> connect_from(std::size_t first_address);

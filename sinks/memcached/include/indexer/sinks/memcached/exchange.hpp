@@ -24,7 +24,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Request {
     Command command = Command::Set;
-    std::string key;
+    std::string key;         // Set, Delete, Get
     std::string_view value;  // Set only; owned by the caller for the exchange
     std::uint32_t exptime = 0;
     std::size_t result_index = 0;
@@ -48,6 +48,10 @@ struct ExchangeOptions {
     // every request still unanswered is RETRY saying why, and its connection
     // is closed (the server is not marked down: it did nothing wrong).
     const indexer::sdk::WriteControl* control = nullptr;
+    // The longest value a get reply may carry (a longer one is a protocol error).
+    std::size_t max_value_bytes = std::size_t{1} << 30;
+    // How an interrupted request's message starts.
+    std::string_view unfinished = "not written";
 };
 
 // requests[s] goes to channels[s]. Sets results[r.result_index] for every

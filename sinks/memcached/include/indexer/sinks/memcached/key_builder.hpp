@@ -37,6 +37,8 @@ public:
     static KeyTemplate parse(std::string_view text);
 
     std::string expand(std::string_view id) const;
+    // The id that expands to `templated`, or nothing when no id does.
+    std::optional<std::string> id_of(std::string_view templated) const;
     // The literal text before the first {id}: the readable part kept in hashed keys.
     const std::string& head() const noexcept { return head_; }
 
@@ -63,6 +65,20 @@ public:
     // The key of `id`; `target`, when not empty, replaces the prefix. Returns
     // nothing and sets `error` when no key can be built (empty id, unusable target).
     std::optional<BuiltKey> build(std::string_view id, std::string_view target, std::string& error) const;
+
+    // Where a key found on a server (a listing) comes from.
+    struct KeyOrigin {
+        enum class Kind {
+            Foreign,  // not a key this builder makes (another prefix, another template)
+            Hashed,   // made from an id that the key no longer holds (the SHA-256 form)
+            Id,       // the key of `id`
+        };
+        Kind kind = Kind::Foreign;
+        std::string id;
+    };
+    // Under `target` as the prefix when not empty (as build() takes it),
+    // under the configured prefix otherwise.
+    KeyOrigin origin_of(std::string_view key, std::string_view target = {}) const;
 
     // The longest prefix (plus template head) for which a hashed key still fits.
     static constexpr std::size_t max_readable_bytes() noexcept {

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace indexer::memcached_sink {
 
@@ -20,9 +21,16 @@ struct WriteOp {
 enum class Outcome { Ok, Retry, Reject };
 
 struct OpResult {
+    OpResult() = default;
+    OpResult(Outcome outcome_, int native_code_, std::string message_)
+        : outcome(outcome_), native_code(native_code_), message(std::move(message_)) {}
+
     Outcome outcome = Outcome::Retry;
     int native_code = 0;  // a memcached_return_t
     std::string message;  // why, for Retry and Reject
+    // Get only, with Outcome::Ok: whether the key holds a value, and the value.
+    bool found = false;
+    std::string value;
 };
 
 }  // namespace indexer::memcached_sink
