@@ -2,6 +2,7 @@
 #include <indexer/cli/exit_codes.hpp>
 #include <indexer/cli/load_config.hpp>
 #include <indexer/kafka/admin.hpp>
+#include <indexer/pipeline/pipeline.hpp>
 #include <indexer/plugin/plugin_loader.hpp>
 #include <indexer/plugin/plugin_search_path.hpp>
 #include <indexer/postgres/batch_loader.hpp>
@@ -149,19 +150,19 @@ int check_config_command(const std::filesystem::path& config_file,
     const plugin::PluginLoader plugins(plugin::plugin_search_path(dirs));
 
     for (const auto& pipeline : config->pipelines) {
-        postgres::BatchLoaderOptions options;
-        options.pipeline = pipeline.name;
-        options.url = config->postgres.url;
-        options.limits = postgres::connection_limits(config->postgres);  // the probe waits as long as `run`
-        const std::string id_column = config::quote_sql_identifier(pipeline.source.id_column);
-        if (pipeline.source.table) {
-            options.source = postgres::TableSource{pipeline.source.table->quoted(), id_column};
-        } else {
-            options.source = postgres::QuerySource{*pipeline.source.query, id_column};
-        }
-        auto loader = postgres::BatchLoader::create(std::move(options));
+        // The same options as `run`: the probe waits as long, and checks the version expression too.
+        auto loader = postgres::BatchLoader::create(indexer::pipeline::loader_options(*config, pipeline));
         if (loader) {
-            report.ok("postgres (" + pipeline.name + ")", "query prepared, id type " + loader->id_type());
+            std::string versions = "unversioned";
+            if (loader->version_kind() != postgres::VersionKind::none) {
+                versions = fmt::format("versions from `{}` ({}, {})", *pipeline.source.version,
+                                       loader->version_type(),
+                                       loader->version_kind() == postgres::VersionKind::timestamp
+                                           ? "microseconds; deletes carry the database's clock"
+                                           : "integer; deletes unversioned");
+            }
+            report.ok("postgres (" + pipeline.name + ")",
+                      "query prepared, id type " + loader->id_type() + ", " + versions);
         } else {
             report.fail("postgres (" + pipeline.name + ")", loader.error());
         }

@@ -178,6 +178,22 @@ Codec<std::string> id_query() {
                         });
 }
 
+Codec<std::string> version_expression() {
+    return schema::text("SQL expression",
+                        "an SQL expression over the row, e.g. updated_at, without parameters",
+                        [](const std::string& text, std::string& reason) {
+                            if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+                                reason = "it is empty";
+                                return false;
+                            }
+                            const std::vector<int> parameters = sql_parameter_numbers(text);
+                            if (parameters.empty()) return true;
+                            reason = "it uses $" + std::to_string(parameters.front()) +
+                                     "; it is evaluated on each row and takes no parameter";
+                            return false;
+                        });
+}
+
 // The Kafka properties the indexer sets itself; a user's value would break it.
 std::string check_kafka_property(const std::string& key) {
     static const std::map<std::string, std::string> kReserved{
@@ -299,6 +315,16 @@ const ObjectSchema<SourceConfig>& source_schema() {
             "id_column", &SourceConfig::id_column, column_name(), "id",
             "The id column of `table`, or the result column of `query` that holds the id. Its type "
             "(bigint, uuid, text, ...) is the type ids are bound as.");
+        s.optional(
+            "version", &SourceConfig::version, version_expression(),
+            "What orders the versions of a row: a column or SQL expression over the row (over the result "
+            "columns of `query`). A timestamp (`updated_at`, with or without time zone, the latter read as "
+            "UTC) becomes microseconds since 1970 and deletes carry the database's clock; an integer "
+            "(`lock_version + 1`; 0 means no version, so start at 1) is used as it is and deletes carry "
+            "none. Upserts and deletes are sent with it, and a sink that keeps versions (Elasticsearch: "
+            "`external_gte`) refuses to write an older one over a newer one. A row whose version is NULL, "
+            "below 1 or infinite is dead-lettered. Without it every write is unversioned: the last write "
+            "wins. Checked by preparing it at start-up.");
         s.rule("Exactly one of `table` and `query` is given.",
                [](Reader& reader, const ObjectSchema<SourceConfig>::Place& place, SourceConfig& source) {
                    if (source.table.has_value() == source.query.has_value()) {

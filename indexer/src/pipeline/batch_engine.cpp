@@ -554,7 +554,7 @@ private:
                                {}});
             }
             for (const postgres::MissingId& missing : loaded.missing) {
-                ops.push_back({{plugin::OpKind::Delete, missing.id, {}, 0, {}},
+                ops.push_back({{plugin::OpKind::Delete, missing.id, {}, missing.version, {}},
                                batch.get(),
                                &missing.request_indexes,
                                {}});

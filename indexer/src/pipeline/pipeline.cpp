@@ -24,12 +24,6 @@ kafka::ClientOptions client_options(const config::Config& config) {
     return kafka::ClientOptions{config.kafka.brokers, config.kafka.client_id, config.kafka.properties};
 }
 
-postgres::Source source_of(const config::PipelineConfig& pipeline) {
-    const std::string id_column = config::quote_sql_identifier(pipeline.source.id_column);
-    if (pipeline.source.table) return postgres::TableSource{pipeline.source.table->quoted(), id_column};
-    return postgres::QuerySource{*pipeline.source.query, id_column};
-}
-
 // The share of the memory budget given to librdkafka's prefetch queue.
 std::uint64_t prefetch_bytes(const config::PipelineConfig& pipeline) {
     return pipeline.memory_budget / 4;
@@ -184,6 +178,23 @@ private:
     BatchEngine engine_;
 };
 
+postgres::BatchLoaderOptions loader_options(const config::Config& config,
+                                            const config::PipelineConfig& pipeline) {
+    postgres::BatchLoaderOptions options;
+    options.pipeline = pipeline.name;
+    options.url = config.postgres.url;
+    const std::string id_column = config::quote_sql_identifier(pipeline.source.id_column);
+    if (pipeline.source.table) {
+        options.source = postgres::TableSource{pipeline.source.table->quoted(), id_column};
+    } else {
+        options.source = postgres::QuerySource{*pipeline.source.query, id_column};
+    }
+    options.version = pipeline.source.version.value_or("");
+    options.pool_size = static_cast<std::size_t>(std::max(1, config.postgres.pool_size));
+    options.limits = postgres::connection_limits(config.postgres);
+    return options;
+}
+
 Result<std::unique_ptr<Pipeline>> Pipeline::create(const config::Config& config,
                                                    const config::PipelineConfig& pipeline,
                                                    const plugin::PluginLoader& plugins,
@@ -193,13 +204,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::create(const config::Config& config,
     auto sink = plugin.value()->open(pipeline.name, pipeline.sink.config.dump());
     if (!sink) return Status::error(pipeline.name + ": sink " + pipeline.sink.plugin + ": " + sink.error());
 
-    postgres::BatchLoaderOptions options;
-    options.pipeline = pipeline.name;
-    options.url = config.postgres.url;
-    options.source = source_of(pipeline);
-    options.pool_size = static_cast<std::size_t>(std::max(1, config.postgres.pool_size));
-    options.limits = postgres::connection_limits(config.postgres);
-    auto loader = postgres::BatchLoader::create(std::move(options));
+    auto loader = postgres::BatchLoader::create(loader_options(config, pipeline));
     if (!loader) return loader.status();  // names the pipeline; retryable when the database is down
 
     auto producer = kafka::Producer::create(client_options(config));

@@ -8,8 +8,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <charconv>
 #include <condition_variable>
 #include <functional>
+#include <limits>
 #include <mutex>
 #include <optional>
 #include <pqxx/connection>
@@ -52,6 +54,7 @@ struct IdGroup {
 struct ReturnedRow {
     std::optional<std::string> id;
     std::optional<std::string> document;
+    std::optional<std::string> version;  // decimal text, when the source has versions
 };
 
 class Groups {
@@ -107,6 +110,32 @@ std::optional<std::string> optional_text(const pqxx::field& field) {
         return std::nullopt;
     }
     return std::string{field.c_str(), field.size()};
+}
+
+// Whether the integral decimal `field` is greater than `than` (both non-negative, no leading zeros).
+bool later(const pqxx::field& field, const std::string& than) {
+    const std::string_view text{field.c_str(), field.size()};
+    return text.size() != than.size() ? text.size() > than.size() : text > than;
+}
+
+// A row's version as the load statement printed it (an integral number, or
+// "Infinity" for an infinite timestamp), or why it cannot be one.
+Result<std::uint64_t> parse_version(const std::optional<std::string>& text, std::string_view expression) {
+    if (!text) {
+        return Status::error(
+            fmt::format("its version (`{}`) is NULL; every row of a versioned source needs one", expression));
+    }
+    std::uint64_t value = 0;
+    const char* end = text->data() + text->size();
+    const auto parsed = std::from_chars(text->data(), end, value);
+    if (parsed.ec == std::errc{} && parsed.ptr == end && value >= 1 &&
+        value <= static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+        return value;
+    }
+    return Status::error(fmt::format(
+        "its version (`{}`) is {}; a version must lie between 1 and 2^63-1 (0 means no version){}",
+        expression, *text,
+        *text == "0" ? ": an integer version that starts at 0, such as lock_version, needs `+ 1`" : ""));
 }
 
 }  // namespace
@@ -253,7 +282,8 @@ struct BatchLoader::Impl {
                 pqxx::nontransaction tx(*session.connection);
                 ++stats.queries;
                 const std::string key[] = {candidate};
-                if (!tx.exec_prepared(detail::kLoadStatement, make_array_literal(key)).empty()) {
+                if (tx.exec_prepared(detail::kLoadStatement, make_array_literal(key)).size() >
+                    static_cast<pqxx::result::size_type>(plan.extra_rows())) {
                     return true;
                 }
             } catch (const pqxx::sql_error& error) {
@@ -315,13 +345,21 @@ Result<LoadedBatch> BatchLoader::Impl::load_on(Session& session, std::span<const
     }
 
     std::vector<ReturnedRow> returned;
+    const bool versioned = plan.version_kind != VersionKind::none;
+    std::optional<std::string> statement_clock;  // timestamp versions: see source_plan.hpp
     {
         const auto keys = groups.keys_where([](const IdGroup&) { return true; });
         BadKeys bad;
         INDEXER_RETURN_IF_ERROR(run_isolating(
             session, detail::kLoadStatement, keys,
             [&](const pqxx::row& row) {
-                returned.push_back(ReturnedRow{optional_text(row[0]), optional_text(row[1])});
+                if (plan.extra_rows() != 0 && !row[3].is_null()) {
+                    if (!statement_clock || later(row[3], *statement_clock))
+                        statement_clock = optional_text(row[3]);
+                    return;
+                }
+                returned.push_back(ReturnedRow{optional_text(row[0]), optional_text(row[1]),
+                                               versioned ? optional_text(row[2]) : std::nullopt});
             },
             bad, batch.stats));
         // The ids are values of the id type by now (checked above), so a value
@@ -441,17 +479,34 @@ Result<LoadedBatch> BatchLoader::Impl::load_on(Session& session, std::span<const
         }
         if (group.rows.empty() || !returned[group.rows.front()].document) {
             const std::string& id = group.rows.empty() ? group.key : *returned[group.rows.front()].id;
-            batch.missing.push_back(MissingId{id, std::move(group.request_indexes)});
+            batch.missing.push_back(MissingId{id, 0, std::move(group.request_indexes)});
             continue;
         }
         ReturnedRow& row = returned[group.rows.front()];
+        std::uint64_t version = 0;
+        if (versioned) {
+            auto parsed = parse_version(row.version, plan.version_expression);
+            if (!parsed) {
+                for (const auto index : group.request_indexes) {
+                    batch.invalid.push_back(InvalidId{index, parsed.error()});
+                }
+                continue;
+            }
+            version = parsed.value();
+        }
         const auto [it, inserted] = found_by_id.try_emplace(*row.id, batch.rows.size());
         if (inserted) {
             // Several ids may share a row (pairs); only the first takes its document.
-            batch.rows.push_back(FoundRow{*row.id, std::move(*row.document), 0, {}});
+            batch.rows.push_back(FoundRow{*row.id, std::move(*row.document), version, {}});
         }
         auto& indexes = batch.rows[it->second].request_indexes;
         indexes.insert(indexes.end(), group.request_indexes.begin(), group.request_indexes.end());
+    }
+    if (!batch.missing.empty() && plan.version_kind == VersionKind::timestamp) {
+        // The latest start of the statements that found the ids missing.
+        auto version = parse_version(statement_clock, "statement_timestamp()");
+        if (!version) return Status::retryable_error(context("the database's clock: " + version.error()));
+        for (MissingId& missing : batch.missing) missing.version = version.value();
     }
     batch.stats.rows = batch.rows.size();
     remember_witnesses(batch.rows);
@@ -494,7 +549,7 @@ Result<BatchLoader> BatchLoader::create(BatchLoaderOptions options) {
             message)));
     };
     try {
-        auto plan = detail::describe_source(*first->connection, impl->options.source);
+        auto plan = detail::describe_source(*first->connection, impl->options.source, impl->options.version);
         if (!plan) {
             return source_error(plan.error());
         }
@@ -578,6 +633,12 @@ const std::string& BatchLoader::id_type() const noexcept {
 }
 IdKind BatchLoader::id_kind() const noexcept {
     return impl_->plan.id_kind;
+}
+VersionKind BatchLoader::version_kind() const noexcept {
+    return impl_->plan.version_kind;
+}
+const std::string& BatchLoader::version_type() const noexcept {
+    return impl_->plan.version_type;
 }
 
 BatchLoader::BatchLoader(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}

@@ -1,7 +1,10 @@
 #include "source_plan.hpp"
 
+#include "pg_errors.hpp"
+
 #include <fmt/format.h>
 
+#include <optional>
 #include <pqxx/connection_base>
 #include <pqxx/nontransaction>
 #include <pqxx/result>
@@ -18,6 +21,50 @@ constexpr unsigned kJsonOid = 114;
 constexpr unsigned kJsonbOid = 3802;
 constexpr unsigned kTextOid = 25;
 constexpr unsigned kVarcharOid = 1043;
+// Version expression types accepted (pg_type OIDs).
+constexpr unsigned kInt2Oid = 21;
+constexpr unsigned kInt4Oid = 23;
+constexpr unsigned kInt8Oid = 20;
+constexpr unsigned kTimestampOid = 1114;
+constexpr unsigned kTimestamptzOid = 1184;
+
+// Microseconds since 1970-01-01 UTC, exact (extract returns numeric since
+// PostgreSQL 14), as an integral numeric: infinity stays readable as such
+// rather than failing the cast to bigint.
+std::string epoch_microseconds(std::string_view timestamp) {
+    return fmt::format("floor(extract(epoch FROM {}) * 1000000)", timestamp);
+}
+
+// The load statement in two parts, so that a version column can be added.
+struct LoadParts {
+    std::string columns;  // the id as text, the document
+    std::string from;     // FROM ... [WHERE ...]
+
+    std::string sql(std::string_view extra_column = {}) const {
+        if (extra_column.empty()) return fmt::format("SELECT {} FROM {}", columns, from);
+        return fmt::format("SELECT {}, {} FROM {}", columns, extra_column, from);
+    }
+};
+
+// kDescribeStatement prepared for as long as the object lives.
+class DescribeStatement {
+public:
+    DescribeStatement(pqxx::connection_base& connection, const std::string& sql) : connection_(connection) {
+        connection_.prepare(kDescribeStatement, sql);
+        connection_.prepare_now(kDescribeStatement);
+    }
+    ~DescribeStatement() {
+        try {
+            connection_.unprepare(kDescribeStatement);
+        } catch (...) {  // NOLINT(bugprone-empty-catch): the connection is dropped on failure anyway
+        }
+    }
+    DescribeStatement(const DescribeStatement&) = delete;
+    DescribeStatement& operator=(const DescribeStatement&) = delete;
+
+private:
+    pqxx::connection_base& connection_;
+};
 
 struct IdType {
     std::string name;  // format_type(), safe to write into SQL
@@ -44,7 +91,8 @@ void set_id_type(SourcePlan& plan, const IdType& id) {
     plan.id_kind = id.kind;
 }
 
-Result<SourcePlan> describe_table(pqxx::connection_base& connection, const TableSource& source) {
+Result<SourcePlan> describe_table(pqxx::connection_base& connection, const TableSource& source,
+                                  LoadParts& parts) {
     pqxx::nontransaction tx(connection);
     const auto table = tx.exec_params(
         "SELECT n.nspname, c.relname, c.relkind::text FROM pg_class c "
@@ -84,9 +132,10 @@ Result<SourcePlan> describe_table(pqxx::connection_base& connection, const Table
 
     SourcePlan plan;
     const std::string quoted_id = connection.quote_name(column.value());
-    plan.load_sql =
-        fmt::format("SELECT r.{0}::text, row_to_json(r.*) FROM {1}.{2} AS r WHERE r.{0} = ANY($1::{3}[])",
-                    quoted_id, connection.quote_name(schema), connection.quote_name(relation), id.name);
+    parts = LoadParts{fmt::format("r.{}::text, row_to_json(r.*)", quoted_id),
+                      fmt::format("{}.{} AS r WHERE r.{} = ANY($1::{}[])", connection.quote_name(schema),
+                                  connection.quote_name(relation), quoted_id, id.name)};
+    plan.load_sql = parts.sql();
     plan.sample_sql =
         fmt::format("SELECT r.{0}::text FROM {1}.{2} AS r WHERE r.{0} IS NOT NULL LIMIT {3}", quoted_id,
                     connection.quote_name(schema), connection.quote_name(relation), kSampleSize);
@@ -94,7 +143,8 @@ Result<SourcePlan> describe_table(pqxx::connection_base& connection, const Table
     return plan;
 }
 
-Result<SourcePlan> describe_query(pqxx::connection_base& connection, const QuerySource& source) {
+Result<SourcePlan> describe_query(pqxx::connection_base& connection, const QuerySource& source,
+                                  LoadParts& parts) {
     std::string column;
     {
         pqxx::nontransaction tx(connection);
@@ -112,20 +162,11 @@ Result<SourcePlan> describe_query(pqxx::connection_base& connection, const Query
         query.remove_suffix(1);
     }
     SourcePlan plan;
-    plan.load_sql =
-        fmt::format("SELECT q.{}::text, q.document FROM (\n{}\n) AS q", connection.quote_name(column), query);
+    parts = LoadParts{fmt::format("q.{}::text, q.document", connection.quote_name(column)),
+                      fmt::format("(\n{}\n) AS q", query)};
+    plan.load_sql = parts.sql();
 
-    connection.prepare(kDescribeStatement, plan.load_sql);
-    struct Unprepare {
-        pqxx::connection_base& connection;
-        ~Unprepare() {
-            try {
-                connection.unprepare(kDescribeStatement);
-            } catch (...) {  // NOLINT(bugprone-empty-catch): the connection is dropped on failure anyway
-            }
-        }
-    } unprepare{connection};
-    connection.prepare_now(kDescribeStatement);
+    const DescribeStatement describe(connection, plan.load_sql);
 
     pqxx::nontransaction tx(connection);
     const auto parameters = tx.exec_params(
@@ -169,13 +210,69 @@ Result<SourcePlan> describe_query(pqxx::connection_base& connection, const Query
     return plan;
 }
 
+// Finds the version expression's type and adds the version column to the
+// load statement (batch_loader.hpp, "Versions").
+Status describe_version(pqxx::connection_base& connection, const LoadParts& parts, const std::string& version,
+                        SourcePlan& plan) {
+    const std::string expression = fmt::format("({})", version);
+    const auto failed = [&](std::string_view why) {
+        return Status::error(fmt::format("the version expression `{}` {}", version, why));
+    };
+    std::optional<DescribeStatement> describe;
+    try {
+        describe.emplace(connection, parts.sql(expression));
+    } catch (const pqxx::sql_error& error) {
+        if (!connection.is_open() || is_retryable_sqlstate(error.sqlstate())) throw;
+        return failed(fmt::format("does not prepare: {}", server_message(error.what(), false)));
+    }
+    pqxx::nontransaction tx(connection);
+    const auto type_oid = tx.exec_prepared(kDescribeStatement, std::string{"{}"}).column_type(2);
+    const auto type = tx.exec_params(
+        "SELECT format_type(t.oid, NULL), (CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid "
+        "END)::bigint "
+        "FROM pg_type t WHERE t.oid = $1::oid",
+        static_cast<long long>(type_oid));
+    if (type.empty()) return failed("has a type PostgreSQL does not list in pg_type");
+    plan.version_type = type[0][0].c_str();
+    plan.version_expression = version;
+    std::string column;
+    switch (static_cast<unsigned>(type[0][1].as<long long>())) {
+        case kTimestampOid:
+        case kTimestamptzOid:
+            plan.version_kind = VersionKind::timestamp;
+            column = epoch_microseconds(expression) + ", NULL::numeric";
+            break;
+        case kInt2Oid:
+        case kInt4Oid:
+        case kInt8Oid:
+            plan.version_kind = VersionKind::integer;
+            column = expression + "::int8";
+            break;
+        default:
+            return failed(
+                fmt::format("is of type {}; a version must be a timestamp (with or without time zone) "
+                            "or an integer (smallint, integer, bigint)",
+                            plan.version_type));
+    }
+    plan.load_sql = parts.sql(column);
+    if (plan.version_kind == VersionKind::timestamp) {
+        // The clock row: the statement's start, fixed before its snapshot.
+        plan.load_sql += " UNION ALL SELECT NULL, NULL, NULL, " + epoch_microseconds("statement_timestamp()");
+    }
+    return Status::ok();
+}
+
 }  // namespace
 
-Result<SourcePlan> describe_source(pqxx::connection_base& connection, const Source& source) {
-    if (const auto* table = std::get_if<TableSource>(&source)) {
-        return describe_table(connection, *table);
-    }
-    return describe_query(connection, std::get<QuerySource>(source));
+Result<SourcePlan> describe_source(pqxx::connection_base& connection, const Source& source,
+                                   const std::string& version) {
+    LoadParts parts;
+    auto plan = std::holds_alternative<TableSource>(source)
+                    ? describe_table(connection, std::get<TableSource>(source), parts)
+                    : describe_query(connection, std::get<QuerySource>(source), parts);
+    if (!plan || version.empty()) return plan;
+    INDEXER_RETURN_IF_ERROR(describe_version(connection, parts, version, plan.value()));
+    return plan;
 }
 
 void prepare_statements(pqxx::connection_base& connection, const SourcePlan& plan) {

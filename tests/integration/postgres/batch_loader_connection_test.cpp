@@ -78,7 +78,7 @@ TEST_F(BatchLoaderConnection, ReturnsRetryableErrorsWhileTheDatabaseRefusesConne
     }
     const std::string pipeline = unique_name("down");
     auto created = postgres::BatchLoader::create(
-        {pipeline, with_database(url(), database), TableSource{"products", "id"}, 1, {}});
+        {pipeline, with_database(url(), database), TableSource{"products", "id"}, 1, {}, {}});
     ASSERT_TRUE(created.is_ok()) << created.error();
     auto& loader = created.value();
     ASSERT_EQ(load(loader, {"1", "2"}).rows.size(), 2U);

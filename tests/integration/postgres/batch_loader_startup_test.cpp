@@ -21,7 +21,7 @@ class BatchLoaderStartup : public PostgresTest {
 protected:
     Status create_error(postgres::Source source, const std::string& url_override = {}) {
         auto loader = BatchLoader::create(
-            {"orders-to-search", url_override.empty() ? url() : url_override, std::move(source), 1, {}});
+            {"orders-to-search", url_override.empty() ? url() : url_override, std::move(source), 1, {}, {}});
         EXPECT_FALSE(loader.is_ok()) << "create succeeded";
         return loader.is_ok() ? Status::ok() : loader.status();
     }
@@ -132,7 +132,7 @@ TEST_F(BatchLoaderStartup, RejectsAnEmptySourceOrPool) {
     EXPECT_THAT(create_error(TableSource{"", "id"}).message(), HasSubstr("needs a table"));
     EXPECT_THAT(create_error(TableSource{"products", ""}).message(), HasSubstr("needs an id column"));
     EXPECT_THAT(create_error(QuerySource{"", "id"}).message(), HasSubstr("query is empty"));
-    auto zero = BatchLoader::create({"p", url(), TableSource{"products", "id"}, 0, {}});
+    auto zero = BatchLoader::create({"p", url(), TableSource{"products", "id"}, 0, {}, {}});
     ASSERT_FALSE(zero.is_ok());
     EXPECT_THAT(zero.error(), HasSubstr("pool size must be at least 1"));
 }

@@ -27,7 +27,7 @@ protected:
     Result<postgres::BatchLoader> create(const std::string& url, const std::string& table,
                                          postgres::ConnectionLimits limits, std::string pipeline = {}) {
         if (pipeline.empty()) pipeline = unique_name("timeouts");
-        return postgres::BatchLoader::create({pipeline, url, TableSource{table, "id"}, 1, limits});
+        return postgres::BatchLoader::create({pipeline, url, TableSource{table, "id"}, 1, limits, {}});
     }
 
     // The test database's host and port as libpq reads them.

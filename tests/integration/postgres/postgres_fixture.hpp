@@ -52,7 +52,7 @@ protected:
     postgres::BatchLoader make_loader(postgres::Source source, std::size_t pool_size = 1,
                                       std::string pipeline = {}) {
         if (pipeline.empty()) pipeline = unique_name("pipeline");
-        auto loader = postgres::BatchLoader::create({pipeline, url_, std::move(source), pool_size, {}});
+        auto loader = postgres::BatchLoader::create({pipeline, url_, std::move(source), pool_size, {}, {}});
         if (!loader) throw std::runtime_error("BatchLoader::create failed: " + loader.error());
         return std::move(loader).value();
     }

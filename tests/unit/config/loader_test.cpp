@@ -680,6 +680,28 @@ TEST(ParseConfigErrors, RejectsTableAndColumnNamesThatAreNotIdentifiers) {
                     "public.products, got \"a.b.c\": expected table or schema.table, got 3 parts"));
 }
 
+TEST(ParseConfig, ReadsTheVersionExpressionAndLeavesItUnsetByDefault) {
+    const Config config = parsed(with_connections(R"(pipelines:
+  - {name: p, topic: t, source: {table: products, version: "lock_version + 1"}, sink: {plugin: es}}
+  - {name: q, topic: t, source: {table: products}, sink: {plugin: es}}
+)"));
+    EXPECT_EQ(config.pipelines.at(0).source.version, "lock_version + 1");
+    EXPECT_EQ(config.pipelines.at(1).source.version, std::nullopt);
+}
+
+TEST(ParseConfigErrors, RefusesAnEmptyVersionAndOneWithParameters) {
+    EXPECT_THAT(
+        errors(with_connections(R"(pipelines:
+  - {name: p, topic: t, source: {table: products, version: "  "}, sink: {plugin: es}}
+  - {name: q, topic: t, source: {table: products, version: "updated_at + $2 * interval '1s'"}, sink: {plugin: es}}
+)")),
+        ElementsAre(HasSubstr("pipelines[0].source.version: expected an SQL expression over the row, e.g. "
+                              "updated_at, without parameters, got \"  \": it is empty"),
+                    HasSubstr("pipelines[1].source.version: expected an SQL expression over the row, e.g. "
+                              "updated_at, without parameters, got \"updated_at + $2 * interval '1s'\": it "
+                              "uses $2; it is evaluated on each row and takes no parameter")));
+}
+
 TEST(ParseConfigErrors, RequiresACustomQueryToUseExactlyParameterOne) {
     EXPECT_THAT(
         errors(with_connections(R"yaml(pipelines:

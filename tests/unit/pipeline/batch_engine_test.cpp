@@ -187,7 +187,7 @@ public:
         postgres::LoadedBatch batch;
         for (std::size_t i = 0; i < ids.size(); ++i) {
             if (missing_.contains(ids[i])) {
-                batch.missing.push_back({ids[i], {i}});
+                batch.missing.push_back({ids[i], 0, {i}});
             } else {
                 batch.rows.push_back({ids[i], "{\"load\":" + std::to_string(load) + "}", 0, {i}});
             }

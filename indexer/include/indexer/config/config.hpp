@@ -62,6 +62,8 @@ struct SourceConfig {
     // The id column of `table`, or the result column of `query` holding the
     // id; as PostgreSQL resolves it (unquoted names folded to lower case).
     std::string id_column;
+    // SQL expression over the row that orders its versions (batch_loader.hpp).
+    std::optional<std::string> version;
 };
 
 struct SinkConfig {

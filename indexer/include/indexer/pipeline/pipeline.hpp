@@ -18,6 +18,7 @@
 
 #include <indexer/config/config.hpp>
 #include <indexer/plugin/plugin_loader.hpp>
+#include <indexer/postgres/batch_loader.hpp>
 #include <indexer/util/status.hpp>
 #include <indexer/util/stop_signal.hpp>
 
@@ -77,6 +78,11 @@ struct PipelineStats {
     std::atomic<bool> group_joined{false};
     std::atomic<std::int64_t> assigned_partitions{0};
 };
+
+// How the pipeline's loader reaches and reads its source (also what
+// check-config probes).
+postgres::BatchLoaderOptions loader_options(const config::Config& config,
+                                            const config::PipelineConfig& pipeline);
 
 class Pipeline {
 public:

@@ -56,6 +56,30 @@
 //    only such failing ids therefore retries until the rows or the query are
 //    fixed (no witness is known yet).
 //
+// Versions (optional, `version`): an SQL expression over the row (a column of
+// the table, or a result column of the custom query) whose value orders a row's
+// versions. Its type decides what the versions mean:
+//  * timestamp with or without time zone (`updated_at`): microseconds since
+//    1970-01-01 UTC (a timestamp without time zone is read as UTC). A missing
+//    id's delete carries the database's clock in the same unit: the start of
+//    the load statement that found the row gone (statement_timestamp(),
+//    returned by that statement itself, no extra round trip). The row's last
+//    change committed before that statement's snapshot, so the delete beats
+//    every upsert the row had; a row inserted again commits after it and, when
+//    its version is taken at or after its insert, beats the delete. The one
+//    race left: a re-insert whose version was stamped before the load began
+//    but that committed only after its snapshot (a transaction open across it)
+//    loses to the delete until the sink forgets the delete (Elasticsearch's
+//    index.gc_deletes) and a later announcement writes it again.
+//  * smallint, integer or bigint (`lock_version + 1`): the value itself. A
+//    delete then has no version of its own (0): nothing orders it against the
+//    row's earlier or later lives.
+// A row whose version is NULL, not positive (0 means "no version") or
+// infinite is reported invalid with a reason naming the expression; the rest
+// of the batch loads. The expression is spliced into the statements (it comes
+// from the configuration, like a custom query) and checked at start-up: an
+// expression that does not prepare or has another type is a permanent error.
+//
 // Start-up (`create`) connects, looks up the table and id column (or prepares
 // and describes the custom query), and prepares the statement: a missing table
 // or column or a broken query is a permanent error naming the pipeline and
@@ -100,12 +124,21 @@ struct QuerySource {
 
 using Source = std::variant<TableSource, QuerySource>;
 
+// What a source's versions are, from the type of the version expression.
+enum class VersionKind {
+    none,       // no version configured: every op is unversioned (0)
+    timestamp,  // microseconds since 1970-01-01 UTC; deletes carry the database's clock
+    integer,    // the value itself; deletes are unversioned
+};
+
 struct BatchLoaderOptions {
     std::string pipeline;  // named in every error message and in application_name
     std::string url;       // libpq connection string or postgresql:// URL
     Source source;
     std::size_t pool_size = 1;  // connections, i.e. loads that may run at once
     ConnectionLimits limits;    // applied to every connection of the pool
+    // SQL expression over the row that orders its versions; empty for none.
+    std::string version;
 };
 
 // Every position of the ids given to `load` appears in exactly one of
@@ -113,12 +146,13 @@ struct BatchLoaderOptions {
 struct FoundRow {
     std::string id;                            // canonical id, as PostgreSQL printed it: the document's key
     std::string document;                      // JSON text
-    std::uint64_t version = 0;                 // reserved for versioned writes; 0 for now
+    std::uint64_t version = 0;                 // the row's version (see above); 0 without one
     std::vector<std::size_t> request_indexes;  // positions in `ids` naming this row
 };
 
 struct MissingId {
-    std::string id;  // canonical id: the key of the document to delete
+    std::string id;             // canonical id: the key of the document to delete
+    std::uint64_t version = 0;  // the delete's version: the database's clock for timestamp versions, else 0
     std::vector<std::size_t> request_indexes;
 };
 
@@ -154,6 +188,10 @@ public:
     const std::string& query() const noexcept;
     const std::string& id_type() const noexcept;
     IdKind id_kind() const noexcept;
+    // What the versions are; `none` without a version expression.
+    VersionKind version_kind() const noexcept;
+    // The version expression's type as PostgreSQL names it ("timestamp with time zone"); empty for none.
+    const std::string& version_type() const noexcept;
 
     BatchLoader(BatchLoader&&) noexcept;
     BatchLoader& operator=(BatchLoader&&) noexcept;
