@@ -319,7 +319,7 @@ std::string redact(std::string_view text) {
         const std::lock_guard lock(process_secrets_mutex);
         index = process_secrets;
     }
-    if (!index) return SecretIndex(std::vector<std::string>{}).redact(text);
+    if (!index) return redact_url_credentials(text);  // no secrets known: nothing to index
     return index->redact(text);
 }
 
