@@ -219,7 +219,8 @@ TEST_P(IndexConditions, OneBadDocumentInABatchOfOneIsDeadLetteredAndThePipelineG
 
 INSTANTIATE_TEST_SUITE_P(Servers, IndexConditions,
                          ::testing::Values(Server{"elasticsearch", "INDEXER_TEST_ELASTICSEARCH"},
-                                           Server{"opensearch", "INDEXER_TEST_OPENSEARCH"}),
+                                           Server{"opensearch", "INDEXER_TEST_OPENSEARCH"},
+                                           Server{"opensearch3", "INDEXER_TEST_OPENSEARCH3"}),
                          [](const ::testing::TestParamInfo<Server>& param_info) {
                              return param_info.param.name;
                          });
