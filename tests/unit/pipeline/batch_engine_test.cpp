@@ -187,9 +187,13 @@ public:
         postgres::LoadedBatch batch;
         for (std::size_t i = 0; i < ids.size(); ++i) {
             if (missing_.contains(ids[i])) {
-                batch.missing.push_back({ids[i], 0, {i}});
+                // Versions that name the load, so that a test can tell which op carried which.
+                batch.missing.push_back({ids[i], 2000U + static_cast<std::uint64_t>(load), {i}});
             } else {
-                batch.rows.push_back({ids[i], "{\"load\":" + std::to_string(load) + "}", 0, {i}});
+                batch.rows.push_back({ids[i],
+                                      "{\"load\":" + std::to_string(load) + "}",
+                                      1000U + static_cast<std::uint64_t>(load),
+                                      {i}});
             }
         }
         return batch;
@@ -247,6 +251,7 @@ struct Written {
     plugin::OpKind kind;
     std::string id;
     std::string document;
+    std::uint64_t version = 0;
 };
 
 class FakeSink final : public DocumentSink {
@@ -294,7 +299,7 @@ public:
                 results.push_back({plugin::OpStatus::Reject, 400, "mapper_parsing_exception"});
                 continue;
             }
-            written_.push_back({op.kind, id, std::string(op.document)});
+            written_.push_back({op.kind, id, std::string(op.document), op.version});
             results.push_back({plugin::OpStatus::Ok, 0, {}});
         }
         return results;
@@ -500,6 +505,18 @@ TEST_F(BatchEngineTest, WritesFoundRowsAndDeletesMissingOnesThenCommits) {
     EXPECT_TRUE(result_.is_ok());
     EXPECT_EQ(stats_.upserts.load(), 2U);
     EXPECT_EQ(stats_.deletes.load(), 1U);
+}
+
+TEST_F(BatchEngineTest, UpsertsAndDeletesCarryTheVersionsTheSourceGave) {
+    source_.set_missing("2");
+    start();
+    transport_.produce_ids(0, {1, 2});
+    wait([&] { return transport_.committed(0) == 2; }, "the commit of offsets 0-1");
+    ASSERT_EQ(sink_.written().size(), 2U);
+    for (const Written& write : sink_.written()) {
+        EXPECT_EQ(write.version, write.kind == plugin::OpKind::Upsert ? 1001U : 2001U) << write.id;
+    }
+    stop();
 }
 
 TEST_F(BatchEngineTest, CommitsNothingBeforeTheSinkAnswered) {
