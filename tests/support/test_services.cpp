@@ -20,4 +20,19 @@ std::string unique_name(const std::string& prefix) {
            std::to_string(salt);
 }
 
+std::ostream& operator<<(std::ostream& out, const SearchServer& server) {
+    return out << server.name;
+}
+
+const std::vector<SearchServer>& search_servers() {
+    static const std::vector<SearchServer> servers{{"elasticsearch", "INDEXER_TEST_ELASTICSEARCH"},
+                                                   {"opensearch", "INDEXER_TEST_OPENSEARCH"},
+                                                   {"opensearch3", "INDEXER_TEST_OPENSEARCH3"}};
+    return servers;
+}
+
+std::string search_server_name(const ::testing::TestParamInfo<SearchServer>& info) {
+    return info.param.name;
+}
+
 }  // namespace indexer::testing

@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <string>
+#include <vector>
 
 namespace indexer::testing {
 
@@ -14,6 +16,19 @@ std::string env(const char* name);
 // A unique name for this test run (topic, index, table, key prefix), so that
 // suites never see each other's data: "<prefix>_<pid>_<counter>_<random>".
 std::string unique_name(const std::string& prefix);
+
+// A search server the Elasticsearch-side suites run against: its name in the
+// test names and the variable that holds its URL.
+struct SearchServer {
+    const char* name;
+    const char* env;
+};
+std::ostream& operator<<(std::ostream& out, const SearchServer& server);
+
+// Elasticsearch 7, OpenSearch 2 and OpenSearch 3, for INSTANTIATE_TEST_SUITE_P
+// with ::testing::ValuesIn(search_servers()), search_server_name.
+const std::vector<SearchServer>& search_servers();
+std::string search_server_name(const ::testing::TestParamInfo<SearchServer>& info);
 
 }  // namespace indexer::testing
 

@@ -24,14 +24,7 @@ namespace {
 
 using std::chrono::seconds;
 
-struct Server {
-    const char* name;
-    const char* env;
-};
-
-std::ostream& operator<<(std::ostream& out, const Server& server) {
-    return out << server.name;
-}
+using Server = ::indexer::testing::SearchServer;
 
 // The value of an unlabelled-but-for-pipeline sample of /metrics, or -1.
 double metric(const std::string& base, const std::string& sample) {
@@ -217,13 +210,8 @@ TEST_P(IndexConditions, OneBadDocumentInABatchOfOneIsDeadLetteredAndThePipelineG
     EXPECT_EQ(indexer.stop(), 0) << indexer.output();
 }
 
-INSTANTIATE_TEST_SUITE_P(Servers, IndexConditions,
-                         ::testing::Values(Server{"elasticsearch", "INDEXER_TEST_ELASTICSEARCH"},
-                                           Server{"opensearch", "INDEXER_TEST_OPENSEARCH"},
-                                           Server{"opensearch3", "INDEXER_TEST_OPENSEARCH3"}),
-                         [](const ::testing::TestParamInfo<Server>& param_info) {
-                             return param_info.param.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Servers, IndexConditions, ::testing::ValuesIn(::indexer::testing::search_servers()),
+                         ::indexer::testing::search_server_name);
 
 }  // namespace
 }  // namespace indexer::testing

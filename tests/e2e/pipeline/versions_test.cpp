@@ -161,7 +161,7 @@ TEST_P(Versions, AStaleRequestOfAMemberThatLostItsPartitionsChangesNothingOnlyWi
     EXPECT_EQ(second.stop(), 0) << second.output();
 }
 
-class VersionedServers : public ::testing::TestWithParam<Case> {};
+class VersionedServers : public ::testing::TestWithParam<SearchServer> {};
 
 TEST_P(VersionedServers, DeletesAndReinsertsInQuickSuccessionOnEveryPartitionEndEqualToTheTable) {
     INDEXER_REQUIRE_SERVICE(brokers, "INDEXER_TEST_KAFKA");
@@ -244,13 +244,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Case{"opensearch3", "INDEXER_TEST_OPENSEARCH3", true}),
     [](const ::testing::TestParamInfo<Case>& case_info) { return std::string(case_info.param.name); });
 
-INSTANTIATE_TEST_SUITE_P(Servers, VersionedServers,
-                         ::testing::Values(Case{"elasticsearch", "INDEXER_TEST_ELASTICSEARCH", true},
-                                           Case{"opensearch", "INDEXER_TEST_OPENSEARCH", true},
-                                           Case{"opensearch3", "INDEXER_TEST_OPENSEARCH3", true}),
-                         [](const ::testing::TestParamInfo<Case>& case_info) {
-                             return std::string(case_info.param.name);
-                         });
+INSTANTIATE_TEST_SUITE_P(Servers, VersionedServers, ::testing::ValuesIn(search_servers()),
+                         search_server_name);
 
 }  // namespace
 }  // namespace indexer::testing

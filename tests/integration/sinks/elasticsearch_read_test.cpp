@@ -37,14 +37,7 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using ::testing::HasSubstr;
 
-struct Server {
-    const char* name;
-    const char* env;
-};
-
-std::ostream& operator<<(std::ostream& out, const Server& server) {
-    return out << server.name;
-}
+using Server = ::indexer::testing::SearchServer;
 
 class ElasticsearchRead : public ::testing::TestWithParam<Server> {
 protected:
@@ -295,12 +288,8 @@ TEST_P(ElasticsearchRead, AHungServerGivesRetryByTheDeadline) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, ElasticsearchRead,
-                         ::testing::Values(Server{"elasticsearch", "INDEXER_TEST_ELASTICSEARCH"},
-                                           Server{"opensearch", "INDEXER_TEST_OPENSEARCH"},
-                                           Server{"opensearch3", "INDEXER_TEST_OPENSEARCH3"}),
-                         [](const ::testing::TestParamInfo<Server>& param_info) {
-                             return param_info.param.name;
-                         });
+                         ::testing::ValuesIn(::indexer::testing::search_servers()),
+                         ::indexer::testing::search_server_name);
 
 }  // namespace
 }  // namespace indexer

@@ -42,14 +42,7 @@ using std::chrono::milliseconds;
 using ::testing::HasSubstr;
 using ::testing::Not;
 
-struct Server {
-    const char* name;
-    const char* env;
-};
-
-std::ostream& operator<<(std::ostream& out, const Server& server) {
-    return out << server.name;
-}
+using Server = ::indexer::testing::SearchServer;
 
 // Owns the bytes that SinkOps point at.
 class Batch {
@@ -648,20 +641,11 @@ TEST_P(ElasticsearchSink, HealthReportsAnAnsweringCluster) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Servers, ElasticsearchSink,
-                         ::testing::Values(Server{"elasticsearch", "INDEXER_TEST_ELASTICSEARCH"},
-                                           Server{"opensearch", "INDEXER_TEST_OPENSEARCH"},
-                                           Server{"opensearch3", "INDEXER_TEST_OPENSEARCH3"}),
-                         [](const ::testing::TestParamInfo<Server>& param_info) {
-                             return param_info.param.name;
-                         });
+                         ::testing::ValuesIn(::indexer::testing::search_servers()),
+                         ::indexer::testing::search_server_name);
 
-INSTANTIATE_TEST_SUITE_P(Servers, IndexCondition,
-                         ::testing::Values(Server{"elasticsearch", "INDEXER_TEST_ELASTICSEARCH"},
-                                           Server{"opensearch", "INDEXER_TEST_OPENSEARCH"},
-                                           Server{"opensearch3", "INDEXER_TEST_OPENSEARCH3"}),
-                         [](const ::testing::TestParamInfo<Server>& param_info) {
-                             return param_info.param.name;
-                         });
+INSTANTIATE_TEST_SUITE_P(Servers, IndexCondition, ::testing::ValuesIn(::indexer::testing::search_servers()),
+                         ::indexer::testing::search_server_name);
 
 }  // namespace
 }  // namespace indexer
