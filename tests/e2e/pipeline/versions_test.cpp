@@ -2,6 +2,8 @@
 // stalls with a bulk request in flight loses its partitions, another member
 // writes newer rows, and the stale request that arrives afterwards changes
 // nothing; without versions the same stale request overwrites newer documents.
+// A stale upsert after a delete is refused while the server remembers the
+// delete (index.gc_deletes) and brings the document back once it forgot it.
 // Deletes and re-inserts of the same ids in quick succession, announced on
 // every partition, end with the index equal to the table.
 #include "support/e2e.hpp"
@@ -80,18 +82,27 @@ std::map<std::string, long> row_versions(const Database& database, const std::st
     return versions;
 }
 
-class Versions : public ::testing::TestWithParam<Case> {};
+// A member stalls with a bulk request of the old rows held in the network; the
+// rows change (`change`, {0} is the table) and a second member, given the
+// partitions once the first one's session timed out, writes them; after
+// `hold` more the held request reaches the server. `after` is what then
+// differs between the table and the index.
+struct StaleRequest {
+    std::string search;
+    bool versioned = true;
+    std::string change;
+    nlohmann::json index_body = nlohmann::json::object();
+    std::chrono::milliseconds hold{0};
+};
 
-TEST_P(Versions, AStaleRequestOfAMemberThatLostItsPartitionsChangesNothingOnlyWithVersions) {
+constexpr int kRows = 50;
+
+void run_stale_request(const StaleRequest& stale, std::vector<std::string>& after) {
     INDEXER_REQUIRE_SERVICE(brokers, "INDEXER_TEST_KAFKA");
     INDEXER_REQUIRE_SERVICE(postgres, "INDEXER_TEST_POSTGRES");
-    INDEXER_REQUIRE_SERVICE(search, GetParam().env);
-    const bool versioned = GetParam().versioned;
-    constexpr int kRows = 50;
-
     const std::string name = unique_name("zombie");
     const Database database(postgres);
-    const SearchIndex index(search, name);
+    const SearchIndex index(stale.search, name);
     const Cleanup cleanup([&] {
         index.remove();
         database.execute("DROP TABLE IF EXISTS " + name);
@@ -101,14 +112,14 @@ TEST_P(Versions, AStaleRequestOfAMemberThatLostItsPartitionsChangesNothingOnlyWi
         "INSERT INTO {0} SELECT g, 'old ' || g, clock_timestamp() FROM generate_series(1, {1}) g",
         name, kRows));
     create_topic(brokers, name, 2);
-    create_index(search, name, nlohmann::json::object());
+    create_index(stale.search, name, stale.index_body);
 
     // The first member reaches the server through a proxy that will hold its request.
-    auto proxy = TcpProxy::for_url(search);
+    auto proxy = TcpProxy::for_url(stale.search);
     proxy->start();
     const std::string first_listen = free_listen_address();
-    IndexerProcess first(name + "-first",
-                         pipeline_config(brokers, postgres, name, proxy->url(), versioned, first_listen));
+    IndexerProcess first(name + "-first", pipeline_config(brokers, postgres, name, proxy->url(),
+                                                          stale.versioned, first_listen));
     ASSERT_TRUE(eventually(
         [&] { return metric(first_listen, "indexer_pipeline_assigned_partitions", name) == 2; }, seconds(60)))
         << first.output();
@@ -127,13 +138,27 @@ TEST_P(Versions, AStaleRequestOfAMemberThatLostItsPartitionsChangesNothingOnlyWi
     std::this_thread::sleep_for(milliseconds(500));  // the bulk request is written to the socket by now
     first.process().signal(SIGSTOP);
 
-    // The rows change; the group gives the partitions to a second member after
-    // the first one's session timed out, and it writes the new rows.
-    database.execute(fmt::format("UPDATE {} SET name = 'new ' || id, updated_at = clock_timestamp()", name));
-    IndexerProcess second(name + "-second",
-                          pipeline_config(brokers, postgres, name, search, versioned, free_listen_address()));
+    database.execute(fmt::format(fmt::runtime(stale.change), name));
+    const std::string second_listen = free_listen_address();
+    IndexerProcess second(name + "-second", pipeline_config(brokers, postgres, name, stale.search,
+                                                            stale.versioned, second_listen));
+    // Its writes are done when it has written every row (an index that is
+    // empty on both sides matches before it even joined the group).
+    ASSERT_TRUE(eventually(
+        [&] {
+            return metric(second_listen, "indexer_pipeline_upserts_total", name) +
+                       metric(second_listen, "indexer_pipeline_deletes_total", name) >=
+                   kRows;
+        },
+        seconds(90)))
+        << second.output();
     const auto caught_up = wait_until_index_matches(database, name, index, seconds(90));
     ASSERT_TRUE(caught_up.empty()) << summarize(caught_up) << second.output();
+    // Refreshes are when the server forgets deletes older than index.gc_deletes.
+    for (auto held = milliseconds(0); held < stale.hold; held += seconds(1)) {
+        std::this_thread::sleep_for(seconds(1));
+        index.refresh();
+    }
 
     // Now the held request reaches the server.
     proxy->reset_counters();
@@ -141,27 +166,56 @@ TEST_P(Versions, AStaleRequestOfAMemberThatLostItsPartitionsChangesNothingOnlyWi
     ASSERT_TRUE(eventually([&] { return proxy->bytes_to_upstream() > 0; }, seconds(10)));
     std::this_thread::sleep_for(seconds(2));  // the server applies (or refuses) the stale bulk
     index.refresh();
-    const auto after = differences(database.rows(name), index.get([&] {
-        std::vector<std::string> ids;
-        for (int id = 1; id <= kRows; ++id) ids.push_back(std::to_string(id));
-        return ids;
-    }()));
-
-    if (versioned) {
-        EXPECT_TRUE(after.empty()) << "the stale request overwrote newer documents:" << summarize(after);
+    std::vector<std::string> ids;
+    for (int id = 1; id <= kRows; ++id) ids.push_back(std::to_string(id));
+    after = differences(database.rows(name), index.get(ids));
+    if (stale.versioned && after.empty()) {
         const auto expected = row_versions(database, name);
-        std::vector<std::string> ids;
-        for (const auto& [id, version] : expected) ids.push_back(id);
-        EXPECT_EQ(document_versions(search, name, ids), expected);
-    } else {
-        // Last write wins: the stale request did arrive and undid the newer writes.
-        EXPECT_FALSE(after.empty()) << "the held request never reached the server; the test proves nothing";
+        EXPECT_EQ(document_versions(stale.search, name, ids), expected);
     }
     first.kill();
     EXPECT_EQ(second.stop(), 0) << second.output();
 }
 
+class Versions : public ::testing::TestWithParam<Case> {};
+
+TEST_P(Versions, AStaleRequestOfAMemberThatLostItsPartitionsChangesNothingOnlyWithVersions) {
+    INDEXER_REQUIRE_SERVICE(search, GetParam().env);
+    std::vector<std::string> after;
+    run_stale_request(
+        {search, GetParam().versioned, "UPDATE {0} SET name = 'new ' || id, updated_at = clock_timestamp()"},
+        after);
+    if (HasFatalFailure()) return;
+    if (GetParam().versioned) {
+        EXPECT_TRUE(after.empty()) << "the stale request overwrote newer documents:" << summarize(after);
+    } else {
+        // Last write wins: the stale request did arrive and undid the newer writes.
+        EXPECT_FALSE(after.empty()) << "the held request never reached the server; the test proves nothing";
+    }
+}
+
 class VersionedServers : public ::testing::TestWithParam<SearchServer> {};
+
+// Elasticsearch remembers a delete's version for index.gc_deletes (60 s by
+// default): a stale upsert that comes sooner is refused, one that comes later
+// brings the document back. README: keep gc_deletes above the longest a
+// request can be held.
+TEST_P(VersionedServers, AStaleUpsertAfterADeleteIsRefusedWhileTheServerRemembersTheDelete) {
+    INDEXER_REQUIRE_SERVICE(search, GetParam().env);
+    std::vector<std::string> remembered;
+    run_stale_request({search, true, "DELETE FROM {0}"}, remembered);
+    if (HasFatalFailure()) return;
+    EXPECT_TRUE(remembered.empty()) << "a stale upsert brought deleted documents back:"
+                                    << summarize(remembered);
+
+    std::vector<std::string> forgotten;
+    run_stale_request(
+        {search, true, "DELETE FROM {0}", {{"settings", {{"index.gc_deletes", "1s"}}}}, seconds(6)},
+        forgotten);
+    if (HasFatalFailure()) return;
+    // Some or all: the server forgets deletes at its refreshes, not at once.
+    EXPECT_FALSE(forgotten.empty()) << "with gc_deletes 1s the held upsert should bring documents back";
+}
 
 TEST_P(VersionedServers, DeletesAndReinsertsInQuickSuccessionOnEveryPartitionEndEqualToTheTable) {
     INDEXER_REQUIRE_SERVICE(brokers, "INDEXER_TEST_KAFKA");
