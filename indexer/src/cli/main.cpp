@@ -5,6 +5,7 @@
 #include <indexer/cli/plugins_command.hpp>
 #include <indexer/cli/publish_command.hpp>
 #include <indexer/cli/run_command.hpp>
+#include <indexer/cli/verify_command.hpp>
 #include <indexer/config/redaction.hpp>
 #include <indexer/log/logging.hpp>
 #include <indexer/version.hpp>
@@ -23,10 +24,14 @@ constexpr const char* kExitCodes = R"(Exit codes:
   0    success; `run` stopped by SIGINT/SIGTERM after finishing its batches
   1    `run`: a pipeline failed while running; `check-config`: a check failed;
        `publish`: a message was not acknowledged; `dead-letters`: the topic
-       could not be read, or a replayed message was not acknowledged
+       could not be read, or a replayed message was not acknowledged;
+       `verify`: the comparison could not finish (database or sink failing)
   2    the configuration is missing or invalid (every error is printed with its key path),
-       or it has no pipeline of the name given
+       or it has no pipeline of the name given (`verify`: or its source is a custom query)
   3    start-up failed: a plugin did not load or open, a query did not prepare
+       (`verify`: or the sink plugin has no read/list)
+  4    `verify`: the sink differs from the source (with --repair: some of the
+       differences could not be repaired)
   64   the command line is wrong
   130  a second SIGINT/SIGTERM stopped `run` at once, without committing)";
 
@@ -113,6 +118,26 @@ int run_indexer(int argc, char** argv) {
                      "With --replay: how long a message may take to be acknowledged (default 60s)")
         ->needs(replay);
 
+    VerifyOptions verify_options;
+    CLI::App* verify = app.add_subcommand(
+        "verify", "Compare a pipeline's whole table with its sink: missing, stale and extra documents");
+    verify->footer(
+        "Reads every row of the table in id order and reads the same ids back from the sink (missing,\n"
+        "stale), then lists the sink's ids and looks them up in the table (extra), a page of 1000 ids at\n"
+        "a time. Each difference is checked again a second later before it is reported. Stale means\n"
+        "another version (with source.version) or another document as JSON values. --repair upserts\n"
+        "missing and stale rows and deletes extras through the sink's normal write path. Exit 0 in\n"
+        "sync (or all repaired), 4 drift found, 1 the comparison could not finish.");
+    verify->add_option("-c,--config", verify_options.config_file, "Configuration file (YAML or JSON)")
+        ->required();
+    verify->add_option("--pipeline", verify_options.pipeline, "The pipeline whose table and sink to compare")
+        ->required();
+    verify->add_flag("--repair", verify_options.repair,
+                     "Write the fixes: upsert missing and stale rows, delete extra documents");
+    verify->add_flag("--json", verify_options.json, "Print the report as one JSON object");
+    verify->add_option("--plugin-dir", verify_options.plugin_dirs,
+                       "Also search this plugin directory (repeatable)");
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& error) {
@@ -126,6 +151,7 @@ int run_indexer(int argc, char** argv) {
         if (plugins->parsed()) return run_plugins_command(plugin_dirs, std::cout);
         if (publish->parsed()) return publish_command(publish_options);
         if (dead_letters->parsed()) return dead_letters_command(dead_letters_options, std::cout, std::cerr);
+        if (verify->parsed()) return verify_command(verify_options, std::cout, std::cerr);
     } catch (const std::exception& error) {
         std::cerr << "indexer: " << indexer::config::redact(error.what()) << '\n';
         return kExitStartupFailed;
