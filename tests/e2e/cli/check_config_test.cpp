@@ -157,5 +157,33 @@ TEST_F(CheckConfig, PassesWhenTheDeadLetterTopicExists) {
     EXPECT_THAT(line, HasSubstr("1 partitions (dead letters of pipeline " + name_ + ")")) << checked.output;
 }
 
+TEST_F(CheckConfig, ProbesTheVersionExpressionAndSaysWhatDeletesCarry) {
+    const std::string existing = name_ + "-dlq";
+    create_topic(brokers_, existing, 1);
+    database_->execute("ALTER TABLE " + name_ + " ADD COLUMN updated_at timestamptz");
+    const std::string source = "source: {table: " + name_ + "}";
+    const auto with_version = [&](const std::string& version) {
+        std::string text = config(existing);
+        text.replace(text.find(source), source.size(),
+                     "source: {table: " + name_ + ", version: \"" + version + "\"}");
+        return text;
+    };
+
+    const Checked good = check(with_version("updated_at"));
+    EXPECT_EQ(good.exit_status, 0) << good.output;
+    EXPECT_THAT(good.output, HasSubstr("versions from `updated_at` (timestamp with time zone, microseconds; "
+                                       "deletes carry the database's clock)"));
+
+    const Checked text_version = check(with_version("name"));
+    EXPECT_EQ(text_version.exit_status, 1) << text_version.output;
+    EXPECT_THAT(text_version.output,
+                HasSubstr("the version expression `name` is of type text; a version must be a timestamp"));
+
+    const Checked no_column = check(with_version("revision + 1"));
+    EXPECT_EQ(no_column.exit_status, 1) << no_column.output;
+    EXPECT_THAT(no_column.output, HasSubstr("the version expression `revision + 1` does not prepare"));
+    EXPECT_THAT(no_column.output, HasSubstr("column \"revision\" does not exist"));
+}
+
 }  // namespace
 }  // namespace indexer::testing
