@@ -52,6 +52,16 @@ public:
         client_.list(cursor, target, page, control);
     }
 
+    void create_target(std::string_view suffix, sdk::TargetResult& result,
+                       const sdk::WriteControl& control) override {
+        client_.create_target(suffix, result, control);
+    }
+
+    void switch_target(std::string_view target, bool keep_old, sdk::TargetResult& result,
+                       const sdk::WriteControl& control) override {
+        client_.switch_target(target, keep_old, result, control);
+    }
+
 private:
     static es::Logger logger(const std::string& instance) {
         return [prefix = instance.empty() ? std::string{} : "[" + instance + "] "](
@@ -63,4 +73,4 @@ private:
 
 }  // namespace
 
-INDEXER_SINK_PLUGIN(ElasticsearchSink, "elasticsearch", "1.1.0")
+INDEXER_SINK_PLUGIN(ElasticsearchSink, "elasticsearch", "1.2.0")

@@ -153,16 +153,25 @@ bool SinkHandle::has_list() const noexcept {
     return plugin_ != nullptr && plugin_->has_list();
 }
 
-Status SinkHandle::can_call(std::string_view what, bool present) const {
+bool SinkHandle::has_create_target() const noexcept {
+    return plugin_ != nullptr && plugin_->has_create_target();
+}
+
+bool SinkHandle::has_switch_target() const noexcept {
+    return plugin_ != nullptr && plugin_->has_switch_target();
+}
+
+Status SinkHandle::can_call(std::string_view what, bool present, std::uint16_t since_minor) const {
     if (plugin_ == nullptr)
         return Status::error(fmt::format("{}: {} on a closed sink handle", instance_, what));
     if (present) return Status::ok();
     const PluginInfo& info = plugin_->info();
-    if (info.abi_minor < 2) {
+    if (info.abi_minor < since_minor) {
         return Status::error(fmt::format(
             "{}: sink '{}' ({}) does not support {}: it was built for sink ABI {}.{}, and {} needs a plugin "
-            "built for ABI 1.2 or later",
-            instance_, info.name, info.path.string(), what, info.abi_major, info.abi_minor, what));
+            "built for ABI 1.{} or later",
+            instance_, info.name, info.path.string(), what, info.abi_major, info.abi_minor, what,
+            since_minor));
     }
     return Status::error(
         fmt::format("{}: sink '{}' ({}, ABI {}.{}) does not support {} (the plugin leaves it out)", instance_,
@@ -358,6 +367,80 @@ std::vector<SinkResult> SinkHandle::write(std::span<const SinkOp> ops, const Wri
             instance_, name, plugin_->info().path.string(), invalid, results.size());
     }
     return results;
+}
+
+Result<std::string> SinkHandle::target_outcome(std::string_view what, std::uint32_t status,
+                                               std::int32_t native_code, const char* message,
+                                               indexer_plugin_str value) const {
+    const std::string& name = plugin_->name();
+    const std::string code = native_code != 0 ? fmt::format(" (native code {})", native_code) : std::string{};
+    const std::string reason =
+        message != nullptr ? std::string(message) : std::string("the plugin gave no reason");
+    switch (status) {
+        case INDEXER_SINK_OK:
+            if (message != nullptr && message[0] != '\0')
+                spdlog::warn("{}: sink '{}' {}: {}", instance_, name, what, message);
+            return copy(value);
+        case INDEXER_SINK_RETRY:
+            return Status::retryable_error(fmt::format("{}: sink '{}' {} failed, may be tried again{}: {}",
+                                                       instance_, name, what, code, reason));
+        case INDEXER_SINK_REJECT:
+            return Status::error(
+                fmt::format("{}: sink '{}' {} refused{}: {}", instance_, name, what, code, reason));
+        default: {
+            std::string defect =
+                fmt::format("{}: sink plugin '{}' ({}) {} returned the {} status {} (a defect of the plugin)",
+                            instance_, name, plugin_->info().path.string(), what,
+                            status == INDEXER_SINK_UNSET ? "unset" : "invalid", status);
+            spdlog::error("{}", defect);
+            return Status::retryable_error(std::move(defect));
+        }
+    }
+}
+
+Result<std::string> SinkHandle::create_target(std::string_view suffix, const WriteControl& control) {
+    INDEXER_RETURN_IF_ERROR(can_call("create_target", has_create_target(), 3));
+    if (const std::string_view why = refusal(control); !why.empty()) {
+        return Status::retryable_error(
+            fmt::format("{}: sink '{}' create_target not started: {}", instance_, plugin_->name(), why));
+    }
+    indexer_sink_create_target_request request{};
+    request.struct_size = sizeof(indexer_sink_create_target_request);
+    request.suffix = to_raw(suffix);
+    indexer_sink_create_target_result raw{};
+    raw.struct_size = sizeof(indexer_sink_create_target_result);
+    const indexer_sink_write_control raw_control = to_raw(control);
+    plugin_->functions_.create_target(raw_, &request, &raw, &raw_control);
+    if (raw.status == INDEXER_SINK_OK && (raw.name.size == 0 || raw.name.data == nullptr)) {
+        std::string defect = fmt::format(
+            "{}: sink plugin '{}' create_target answered OK without a name (a defect of the plugin)",
+            instance_, plugin_->name());
+        spdlog::error("{}", defect);
+        return Status::error(std::move(defect));
+    }
+    return target_outcome("create_target", raw.status, raw.native_code, raw.message, raw.name);
+}
+
+Result<std::string> SinkHandle::switch_target(std::string_view target, bool keep_old,
+                                              const WriteControl& control) {
+    INDEXER_RETURN_IF_ERROR(can_call("switch_target", has_switch_target(), 3));
+    if (target.empty()) {
+        return Status::error(
+            fmt::format("{}: switch_target needs a target (a name create_target returned)", instance_));
+    }
+    if (const std::string_view why = refusal(control); !why.empty()) {
+        return Status::retryable_error(
+            fmt::format("{}: sink '{}' switch_target not started: {}", instance_, plugin_->name(), why));
+    }
+    indexer_sink_switch_target_request request{};
+    request.struct_size = sizeof(indexer_sink_switch_target_request);
+    request.target = to_raw(target);
+    request.keep_old = keep_old ? 1U : 0U;
+    indexer_sink_switch_target_result raw{};
+    raw.struct_size = sizeof(indexer_sink_switch_target_result);
+    const indexer_sink_write_control raw_control = to_raw(control);
+    plugin_->functions_.switch_target(raw_, &request, &raw, &raw_control);
+    return target_outcome("switch_target", raw.status, raw.native_code, raw.message, raw.previous);
 }
 
 Status SinkHandle::probe(const char* what,

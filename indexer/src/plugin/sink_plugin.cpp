@@ -231,6 +231,11 @@ Status SinkPlugin::initialise() {
     // ABI 1.0 and 1.1 plugins end before read and list: nothing to verify against.
     if (!covers(table_size, offsetof(indexer_sink_functions, read))) functions_.read = nullptr;
     if (!covers(table_size, offsetof(indexer_sink_functions, list))) functions_.list = nullptr;
+    // Plugins older than ABI 1.3 end before create_target and switch_target: nothing to reindex behind.
+    if (!covers(table_size, offsetof(indexer_sink_functions, create_target)))
+        functions_.create_target = nullptr;
+    if (!covers(table_size, offsetof(indexer_sink_functions, switch_target)))
+        functions_.switch_target = nullptr;
     return Status::ok();
 }
 

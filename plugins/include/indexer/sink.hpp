@@ -22,6 +22,15 @@
 //     void list(std::string_view cursor, std::string_view target, indexer::sdk::ListPage& page,
 //               const indexer::sdk::WriteControl& control) override;
 //
+// A sink with names that resolve to physical targets (ABI 1.3, for `indexer
+// reindex`) overrides create_target and switch_target; the macro offers
+// each to the host only when the class overrides it:
+//
+//     void create_target(std::string_view suffix, indexer::sdk::TargetResult& result,
+//                        const indexer::sdk::WriteControl& control) override;
+//     void switch_target(std::string_view target, bool keep_old, indexer::sdk::TargetResult& result,
+//                        const indexer::sdk::WriteControl& control) override;
+//
 // A sink that can wait (on a network, a disk) overrides write_with_control
 // instead of write: it gets a WriteControl with the call's deadline and the
 // host's "stop now", bounds every wait by them, and returns early when
@@ -322,6 +331,42 @@ private:
     std::uint64_t unlisted_ = 0;
 };
 
+// The outcome of create_target or switch_target (ABI 1.3), as the sink sets
+// it: ok with the value the host gets (the new target's name; the previous
+// targets, comma-separated), retry or reject with a message. Default: RETRY
+// "the sink gave no answer".
+class TargetResult {
+public:
+    // `warning`: something the operator should know although it worked.
+    void ok(std::string value, int native_code = 0, std::string warning = {}) {
+        set(Status::Ok, native_code, std::move(warning));
+        value_ = std::move(value);
+    }
+    void retry(std::string message, int native_code = 0) {
+        set(Status::Retry, native_code, std::move(message));
+    }
+    void reject(std::string message, int native_code = 0) {
+        set(Status::Reject, native_code, std::move(message));
+    }
+
+    Status status() const noexcept { return status_; }
+    int native_code() const noexcept { return native_code_; }
+    const std::string& message() const noexcept { return message_; }
+    const std::string& value() const noexcept { return value_; }
+
+private:
+    void set(Status status, int native_code, std::string message) {
+        status_ = status;
+        native_code_ = native_code;
+        message_ = std::move(message);
+        value_.clear();
+    }
+    Status status_ = Status::Retry;
+    int native_code_ = 0;
+    std::string message_ = "the sink gave no answer";
+    std::string value_;
+};
+
 // Base class of a C++ sink. The constructor (of the derived class) opens it.
 // Override write or write_with_control (one of them; INDEXER_SINK_PLUGIN
 // refuses a class that overrides neither).
@@ -362,6 +407,22 @@ public:
                       const WriteControl& /*control*/) {
         page.retry("this sink does not list");
     }
+
+    // Creates a new, empty physical target named from `suffix` behind the
+    // sink's default name (ABI 1.3): result.ok(its name), retry or reject.
+    // Offered to the host only when overridden.
+    virtual void create_target(std::string_view /*suffix*/, TargetResult& result,
+                               const WriteControl& /*control*/) {
+        result.reject("this sink has no reindex targets");
+    }
+    // Points the default name at `target` alone, atomically, then removes
+    // what it pointed to before unless `keep_old` (ABI 1.3):
+    // result.ok(previous targets, comma-separated), retry or reject.
+    // Offered to the host only when overridden.
+    virtual void switch_target(std::string_view /*target*/, bool /*keep_old*/, TargetResult& result,
+                               const WriteControl& /*control*/) {
+        result.reject("this sink has no reindex targets");
+    }
 };
 
 namespace detail {
@@ -396,6 +457,8 @@ struct Handle {
     std::vector<std::string> page_ids;
     std::vector<indexer_plugin_str> page_views;
     std::string page_cursor;
+    // The value of the last create_target / switch_target, lent likewise.
+    std::string target_value;
 };
 
 inline Handle* from(indexer_sink_handle* handle) noexcept {
@@ -561,6 +624,90 @@ inline void list(indexer_sink_handle* handle, const indexer_sink_list_request* r
     }
 }
 
+// Runs a create_target / switch_target call: not started once `raw_control`
+// says to return, RETRY with the reason when it returns interrupted without
+// an answer or throws, and the outcome copied into the fields of `out` that
+// its struct_size covers (both result structures share their layout).
+template <class Out, class Call>
+void answer_target(Handle& h, Out* out, const indexer_sink_write_control* raw_control, Call&& call) noexcept {
+    h.messages.clear();
+    if (out == nullptr) return;
+    std::uint32_t status = INDEXER_SINK_RETRY;
+    int native_code = 0;
+    const char* message = nullptr;
+    indexer_plugin_str value{};
+    try {
+        TargetResult result;
+        const WriteControl control(raw_control);
+        if (const std::string_view why = control.interrupted(); !why.empty()) {
+            result.retry("not done: " + std::string(why));
+        } else {
+            call(result, control);
+        }
+        status = static_cast<std::uint32_t>(result.status());
+        native_code = result.native_code();
+        if (!result.message().empty()) message = h.messages.emplace_back(result.message()).c_str();
+        h.target_value = result.status() == Status::Ok ? result.value() : std::string{};
+        value = indexer_plugin_str{h.target_value.data(), h.target_value.size()};
+    } catch (const std::exception& e) {
+        status = INDEXER_SINK_RETRY;
+        try {
+            message = h.messages.emplace_back(std::string("sink threw: ") + e.what()).c_str();
+        } catch (...) {
+            message = nullptr;  // out of memory: no message
+        }
+        value = {};
+    } catch (...) {
+        status = INDEXER_SINK_RETRY;
+        message = nullptr;
+        value = {};
+    }
+    if (covers(out, offsetof(Out, status), sizeof(std::uint32_t))) out->status = status;
+    if (covers(out, offsetof(Out, native_code), sizeof(std::int32_t))) out->native_code = native_code;
+    if (covers(out, offsetof(Out, message), sizeof(const char*))) out->message = message;
+    if constexpr (std::is_same_v<Out, indexer_sink_create_target_result>) {
+        if (covers(out, offsetof(Out, name), sizeof(indexer_plugin_str))) out->name = value;
+    } else {
+        if (covers(out, offsetof(Out, previous), sizeof(indexer_plugin_str))) out->previous = value;
+    }
+}
+
+inline void create_target(indexer_sink_handle* handle, const indexer_sink_create_target_request* request,
+                          indexer_sink_create_target_result* out,
+                          const indexer_sink_write_control* raw_control) noexcept {
+    using R = indexer_sink_create_target_request;
+    const std::string_view suffix =
+        request != nullptr && covers(request, offsetof(R, suffix), sizeof(indexer_str))
+            ? view(request->suffix)
+            : std::string_view{};
+    Handle* h = from(handle);
+    answer_target(*h, out, raw_control, [&](TargetResult& result, const WriteControl& control) {
+        h->sink->create_target(suffix, result, control);
+    });
+}
+
+inline void switch_target(indexer_sink_handle* handle, const indexer_sink_switch_target_request* request,
+                          indexer_sink_switch_target_result* out,
+                          const indexer_sink_write_control* raw_control) noexcept {
+    using R = indexer_sink_switch_target_request;
+    const bool has_target = request != nullptr && covers(request, offsetof(R, target), sizeof(indexer_str));
+    const std::string_view target = has_target ? view(request->target) : std::string_view{};
+    const std::uint32_t keep_old =
+        request != nullptr && covers(request, offsetof(R, keep_old), sizeof(std::uint32_t))
+            ? request->keep_old
+            : 0;
+    Handle* h = from(handle);
+    answer_target(*h, out, raw_control, [&](TargetResult& result, const WriteControl& control) {
+        if (keep_old > 1) {
+            result.reject("keep_old is " + std::to_string(keep_old) + ", expected 0 or 1");
+        } else if (target.empty()) {
+            result.reject("no target: switch_target needs a name create_target returned");
+        } else {
+            h->sink->switch_target(target, keep_old == 1, result, control);
+        }
+    });
+}
+
 inline void write(indexer_sink_handle* handle, const indexer_sink_op* ops, std::size_t count,
                   indexer_sink_result* results) noexcept {
     write_with_control(handle, ops, count, results, nullptr);
@@ -606,6 +753,16 @@ constexpr bool overrides_list =
     !std::is_same_v<decltype(&SinkClass::list),
                     void (Sink::*)(std::string_view, std::string_view, ListPage&, const WriteControl&)>;
 
+// Whether SinkClass (or a base between) declares its own create_target / switch_target.
+template <class SinkClass>
+constexpr bool overrides_create_target =
+    !std::is_same_v<decltype(&SinkClass::create_target),
+                    void (Sink::*)(std::string_view, TargetResult&, const WriteControl&)>;
+template <class SinkClass>
+constexpr bool overrides_switch_target =
+    !std::is_same_v<decltype(&SinkClass::switch_target),
+                    void (Sink::*)(std::string_view, bool, TargetResult&, const WriteControl&)>;
+
 template <class SinkClass>
 int init(const indexer_host_api* api, indexer_sink_functions* functions) noexcept {
     static_assert(std::is_base_of_v<Sink, SinkClass>, "a sink derives from indexer::sdk::Sink");
@@ -621,6 +778,8 @@ int init(const indexer_host_api* api, indexer_sink_functions* functions) noexcep
     functions->write_with_control = &write_with_control;
     functions->read = overrides_read<SinkClass> ? &read : nullptr;
     functions->list = overrides_list<SinkClass> ? &list : nullptr;
+    functions->create_target = overrides_create_target<SinkClass> ? &create_target : nullptr;
+    functions->switch_target = overrides_switch_target<SinkClass> ? &switch_target : nullptr;
     return 0;
 }
 

@@ -26,7 +26,9 @@
  *     (a smaller struct_size): it keeps loading, and the functions it lacks
  *     are absent. A 1.0 plugin has no write_with_control, so its writes have
  *     no deadline and cannot be interrupted; a 1.0 or 1.1 plugin has no read
- *     and list, so nothing can be verified against it.
+ *     and list, so nothing can be verified against it; a plugin older than
+ *     1.3 has no create_target and switch_target, so nothing can be reindexed
+ *     behind it.
  *
  * No C++ exception, longjmp or ownership crosses this boundary. Errors are
  * data: statuses, result codes and messages.
@@ -50,8 +52,10 @@ extern "C" {
  *        the durability contract of write and flush spelled out below.
  *   1.2  read and list: what the sink holds, read back by id and listed page
  *        by page (for `indexer verify`); indexer_plugin_str for bytes the
- *        plugin lends the host. */
-#define INDEXER_SINK_ABI_MINOR 2
+ *        plugin lends the host.
+ *   1.3  create_target and switch_target: a new physical index behind the
+ *        sink's name, filled and then swapped in (for `indexer reindex`). */
+#define INDEXER_SINK_ABI_MINOR 3
 
 #define INDEXER_SINK_MAGIC_SYMBOL "indexer_sink_magic"
 #define INDEXER_SINK_INIT_SYMBOL "indexer_sink_init_v1"
@@ -158,7 +162,8 @@ typedef enum indexer_sink_status {
  * One result per op, at the same index. The host allocates the array and sets
  * every entry to {INDEXER_SINK_UNSET, 0, NULL} before calling write.
  * `message` is NUL-terminated, owned by the plugin, and stays valid until the
- * next call on the same handle (write, flush, health, read, list or close).
+ * next call on the same handle (write, flush, health, read, list,
+ * create_target, switch_target or close).
  */
 typedef struct indexer_sink_result {
     uint32_t status;     /* indexer_sink_status */
@@ -316,6 +321,106 @@ typedef struct indexer_sink_list_page {
 } indexer_sink_list_page;
 
 /* ------------------------------------------------------------------------ */
+/* Reindex targets (ABI 1.3)                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * `indexer reindex` rebuilds what a sink holds without a gap for readers: it
+ * asks the plugin for a new physical target behind the sink's default name
+ * (create_target), writes every row into it (ops whose `target` is the new
+ * name), catches up, and then points the name at it (switch_target). The
+ * sink's default name (its configured index) is then an alias, or whatever
+ * the backend calls a name that resolves to a physical target; ops with an
+ * empty target keep going to it. On a name that does not exist yet this is
+ * the initial load.
+ *
+ * Both functions are optional: a sink without such names (a cache) leaves
+ * them NULL. Both take an indexer_sink_write_control (never NULL) and honour
+ * its deadline and stop as write_with_control does: by then they return
+ * RETRY saying why, whether or not the request reached the backend.
+ */
+
+/*
+ * What to create. Owned by the host, valid for the duration of the call only.
+ * Append-only: a plugin reads a field only when struct_size covers it.
+ */
+typedef struct indexer_sink_create_target_request {
+    uint32_t struct_size; /* sizeof(indexer_sink_create_target_request) as the host saw it */
+    uint32_t reserved;    /* zero */
+    /* Chosen by the host, unique per reindex, e.g. the UTC time
+     * "20261201t114500z". The plugin derives the target's name from its
+     * default name and this suffix (each sink's README says how). */
+    indexer_str suffix;
+} indexer_sink_create_target_request;
+
+/*
+ * The outcome of create_target, filled by the plugin. The host zeroes it and
+ * sets struct_size before the call; the plugin writes only the fields
+ * struct_size covers (append-only). Everything it points to is lent by the
+ * plugin until the next call on the handle.
+ *
+ *   status   INDEXER_SINK_OK: the target was created, empty, and `name` says
+ *            what it is called (what ops carry as `target`).
+ *            INDEXER_SINK_RETRY: not created now (server unreachable,
+ *            deadline, stop). The request may have reached the backend: the
+ *            host asks again with a new suffix, and reports that a target
+ *            under the old one may have been left behind.
+ *            INDEXER_SINK_REJECT: can never be created as asked: the name is
+ *            taken, the suffix makes an invalid name, the backend refuses
+ *            the settings. `message` says why and what to do.
+ *   name     OK only: the new physical target's name.
+ */
+typedef struct indexer_sink_create_target_result {
+    uint32_t struct_size; /* set by the host: sizeof(indexer_sink_create_target_result) as it saw it */
+    uint32_t status;      /* indexer_sink_status: OK, RETRY or REJECT */
+    int32_t native_code;  /* HTTP status...; 0 = none */
+    uint32_t reserved;    /* zero */
+    const char* message;  /* why, for RETRY and REJECT; a warning, or NULL, for OK; NUL-terminated */
+    indexer_plugin_str name;
+} indexer_sink_create_target_result;
+
+/*
+ * Which target the sink's default name should resolve to from now on. Owned
+ * by the host, valid for the duration of the call only. Append-only.
+ */
+typedef struct indexer_sink_switch_target_request {
+    uint32_t struct_size; /* sizeof(indexer_sink_switch_target_request) as the host saw it */
+    uint32_t reserved;    /* zero */
+    indexer_str target;   /* a name create_target returned */
+    /* 1: keep the targets the name resolved to before (they stop being
+     * reachable under the name but keep their data); 0: remove them once the
+     * name has moved. Any other value is REJECT. */
+    uint32_t keep_old;
+    uint32_t reserved2; /* zero */
+} indexer_sink_switch_target_request;
+
+/*
+ * The outcome of switch_target, filled like indexer_sink_create_target_result.
+ *
+ *   status    INDEXER_SINK_OK: the default name resolves to `target` alone,
+ *             moved in one atomic step (readers see either the old targets
+ *             or the new one, never none or both). Asking again once it is
+ *             done is OK with an empty `previous`. When the old targets
+ *             could not be removed afterwards the status stays OK and
+ *             `message` says which are left (a warning for the operator).
+ *             INDEXER_SINK_RETRY: not switched now, or the outcome is unknown
+ *             (deadline, stop, no answer): asking again is safe.
+ *             INDEXER_SINK_REJECT: cannot be switched as asked (the target
+ *             does not exist, keep_old where the name is itself a physical
+ *             target holding data...); `message` says why and what to do.
+ *   previous  OK only: the physical targets the name resolved to before,
+ *             comma-separated, or empty (the name did not exist: initial load).
+ */
+typedef struct indexer_sink_switch_target_result {
+    uint32_t struct_size; /* set by the host: sizeof(indexer_sink_switch_target_result) as it saw it */
+    uint32_t status;      /* indexer_sink_status: OK, RETRY or REJECT */
+    int32_t native_code;  /* HTTP status...; 0 = none */
+    uint32_t reserved;    /* zero */
+    const char* message;  /* why, for RETRY and REJECT; a warning, or NULL, for OK; NUL-terminated */
+    indexer_plugin_str previous;
+} indexer_sink_switch_target_result;
+
+/* ------------------------------------------------------------------------ */
 /* The plugin's functions                                                   */
 /* ------------------------------------------------------------------------ */
 
@@ -431,6 +536,29 @@ typedef struct indexer_sink_functions {
      * README says how long) or the handle's close. */
     void (*list)(indexer_sink_handle* handle, const indexer_sink_list_request* request,
                  indexer_sink_list_page* page, const indexer_sink_write_control* control);
+
+    /* ---- ABI 1.3 ---- */
+
+    /* Optional (may be NULL, and absent when struct_size ends before it).
+     * Creates a new, empty physical target for the sink's default name, named
+     * from `request->suffix` (see indexer_sink_create_target_result). Never
+     * reuses an existing target: a name already taken is REJECT. Creating it
+     * does not change where ops with an empty target go. `control` is never
+     * NULL: by its deadline, or soon after stop, the call returns RETRY. */
+    void (*create_target)(indexer_sink_handle* handle, const indexer_sink_create_target_request* request,
+                          indexer_sink_create_target_result* result,
+                          const indexer_sink_write_control* control);
+
+    /* Optional (may be NULL, and absent when struct_size ends before it).
+     * Points the sink's default name at `request->target` alone, atomically,
+     * and then, unless keep_old, removes the targets it pointed to before
+     * (see indexer_sink_switch_target_result). From then on ops with an empty
+     * target land in `request->target`; the plugin never again creates a
+     * physical target under the default name on its own. `control` as for
+     * create_target. */
+    void (*switch_target)(indexer_sink_handle* handle, const indexer_sink_switch_target_request* request,
+                          indexer_sink_switch_target_result* result,
+                          const indexer_sink_write_control* control);
 } indexer_sink_functions;
 
 typedef int (*indexer_sink_init_fn)(const indexer_host_api* host, indexer_sink_functions* functions);

@@ -7,6 +7,7 @@
 
 #include "indexer/sinks/elasticsearch/bulk_request.hpp"
 #include "indexer/sinks/elasticsearch/read_response.hpp"
+#include "indexer/sinks/elasticsearch/targets.hpp"
 
 namespace indexer::sinks::elasticsearch {
 namespace {
@@ -583,6 +584,192 @@ void Client::clear_scroll(const std::string& scroll_id, const indexer::sdk::Writ
             "clearing a finished scroll failed, it expires within " + std::string(kScrollKeepAlive) + ": " +
                 (response.status == 0 ? response.error : "HTTP " + std::to_string(response.status)));
     }
+}
+
+void Client::create_target(std::string_view suffix, indexer::sdk::TargetResult& result,
+                           const indexer::sdk::WriteControl& control) {
+    if (config_.index.empty()) {
+        result.reject("config.index is not set: a reindex target is named after it");
+        return;
+    }
+    if (suffix.empty()) {
+        result.reject("the suffix is empty");
+        return;
+    }
+    const std::string name = config_.index + "-" + std::string(suffix);
+    if (auto problem = index_name_problem(name)) {
+        std::string shown;
+        if (!append_json_string(shown, name)) shown = "(not valid UTF-8)";
+        result.reject("\"" + config_.index + "\" with the suffix makes " + shown +
+                      ", not a valid index name: " + *problem);
+        return;
+    }
+    const std::string path = "/" + index_list_path({name});
+    const std::string_view body = config_.create_index_body.empty()
+                                      ? std::string_view{"{}"}
+                                      : std::string_view{config_.create_index_body};
+    std::size_t host = 0;
+    // One host only: a PUT that reached a server may have created the index,
+    // and the next host would answer that it already exists.
+    const HttpResponse response = on_any_host("PUT", path, body, control, false, host);
+    if (response.status == 0) {
+        result.retry(std::string(response.abandoned ? "not created: " : "") + response.error +
+                     " (the index may have been created: reindex with a new suffix)");
+        return;
+    }
+    TargetOutcome outcome = map_create_response(response.status, response.body, name);
+    if (outcome.status == Status::Ok) {
+        log(LogLevel::Info, "created reindex target \"" + name + "\"");
+        result.ok(name, outcome.native_code);
+        return;
+    }
+    const std::string message = redact_("PUT " + config_.hosts[host] + path + ": " + outcome.message);
+    if (outcome.status == Status::Retry) {
+        result.retry(message, outcome.native_code);
+    } else {
+        result.reject(message, outcome.native_code);
+    }
+}
+
+void Client::switch_target(std::string_view target, bool keep_old, indexer::sdk::TargetResult& result,
+                           const indexer::sdk::WriteControl& control) {
+    const std::string& alias = config_.index;
+    if (alias.empty()) {
+        result.reject("config.index is not set: there is no name to switch");
+        return;
+    }
+    if (auto problem = index_name_problem(alias)) {
+        result.reject("config.index \"" + alias + "\" cannot be an alias: " + *problem);
+        return;
+    }
+    if (auto problem = index_name_problem(target)) {
+        result.reject("the target is not a valid index name: " + *problem);
+        return;
+    }
+    if (target == alias) {
+        result.reject("the target is config.index itself; switch to a name create_target returned");
+        return;
+    }
+    std::size_t host = 0;
+    const std::string state_path = "/" + index_list_path({alias}) + "/_alias";
+    const HttpResponse answer = on_any_host("GET", state_path, {}, control, true, host);
+    if (answer.status == 0) {
+        result.retry(std::string(answer.abandoned ? "not switched: " : "") + answer.error);
+        return;
+    }
+    NameState state = map_name_state(answer.status, answer.body, alias);
+    const int state_code = static_cast<int>(answer.status);
+    if (state.kind == NameState::Kind::Unknown) {
+        const std::string message = redact_("GET " + config_.hosts[host] + state_path + ": " + state.failure);
+        if (state.retry) {
+            result.retry(message, state_code);
+        } else {
+            result.reject(message, state_code);
+        }
+        return;
+    }
+    const bool replace_index = state.kind == NameState::Kind::Index;
+    if (replace_index && keep_old) {
+        // Keeping an index that holds nothing is moot (the sink's own
+        // create_index at open makes such an index on a first load): only
+        // one that holds documents is refused.
+        std::string why;
+        const std::optional<std::uint64_t> documents = count_documents(alias, control, why);
+        if (!documents) {
+            result.retry("cannot tell whether index \"" + alias + "\" holds documents: " + why);
+            return;
+        }
+        if (*documents != 0) {
+            result.reject(
+                "\"" + alias + "\" is a concrete index holding " + std::to_string(*documents) +
+                    " documents, not an alias: the alias needs its name, so it cannot be kept (keep_old). "
+                    "Reindex without keeping old indices (it is deleted in the same step that makes the "
+                    "alias), "
+                    "or copy it first (make it read-only, POST /" +
+                    alias + "/_clone/<new name>) and delete it",
+                state_code);
+            return;
+        }
+    }
+    std::vector<std::string> previous;
+    for (auto& index : state.indices) {
+        if (index != target) previous.push_back(std::move(index));
+    }
+    const bool already = state.kind == NameState::Kind::Alias && previous.empty() && !state.indices.empty();
+    if (already) {
+        // Done before (an earlier call whose answer was lost): nothing moves.
+        index_pending_ = false;
+        result.ok({}, state_code);
+        return;
+    }
+    const std::string body = switch_actions(alias, target, previous, replace_index);
+    const HttpResponse moved = on_any_host("POST", "/_aliases", body, control, true, host);
+    if (moved.status == 0) {
+        result.retry(std::string(moved.abandoned ? "not switched (the outcome is unknown): " : "") +
+                     moved.error);
+        return;
+    }
+    const TargetOutcome outcome = map_aliases_response(moved.status, moved.body, target);
+    if (outcome.status != Status::Ok) {
+        const std::string message = redact_("POST " + config_.hosts[host] + "/_aliases: " + outcome.message);
+        if (outcome.status == Status::Retry) {
+            result.retry(message, outcome.native_code);
+        } else {
+            result.reject(message, outcome.native_code);
+        }
+        return;
+    }
+    // The name is an alias now: never create a concrete index under it.
+    index_pending_ = false;
+    std::string list;
+    for (const auto& index : previous) list += (list.empty() ? "" : ",") + index;
+    log(LogLevel::Info,
+        "\"" + alias + "\" now points to \"" + std::string(target) + "\"" +
+            (list.empty() ? std::string(" (it did not exist before)") : " instead of " + list));
+    if (replace_index || keep_old || previous.empty()) {
+        result.ok(list, outcome.native_code);
+        return;
+    }
+    const std::string delete_path = "/" + index_list_path(previous);
+    const HttpResponse deleted = on_any_host("DELETE", delete_path, {}, control, true, host);
+    if (deleted.status == 200 || deleted.status == 404) {
+        result.ok(list, outcome.native_code);
+        return;
+    }
+    const std::string why =
+        deleted.status == 0 ? deleted.error
+                            : "HTTP " + std::to_string(deleted.status) + ": " + describe_error(deleted.body);
+    const std::string warning =
+        redact_("the alias moved, but the old indices " + list + " could not be deleted (DELETE " +
+                delete_path + ": " + why + "); delete them by hand");
+    log(LogLevel::Warn, warning);
+    result.ok(list, outcome.native_code, warning);
+}
+
+std::optional<std::uint64_t> Client::count_documents(const std::string& index,
+                                                     const indexer::sdk::WriteControl& control,
+                                                     std::string& why) {
+    const std::string base = "/" + index_list_path({index});
+    std::size_t host = 0;
+    // A refresh first: every acknowledged write counts, not only the visible ones.
+    const HttpResponse refreshed = on_any_host("POST", base + "/_refresh", {}, control, true, host);
+    if (refreshed.status != 200) {
+        why = refreshed.status == 0
+                  ? refreshed.error
+                  : redact_("POST " + base + "/_refresh: HTTP " + std::to_string(refreshed.status) + ": " +
+                            describe_error(refreshed.body));
+        return std::nullopt;
+    }
+    const HttpResponse counted = on_any_host("GET", base + "/_count", {}, control, true, host);
+    const auto body = nlohmann::json::parse(counted.body, nullptr, false);
+    if (counted.status == 200 && body.is_object() && body.contains("count") &&
+        body["count"].is_number_unsigned()) {
+        return body["count"].get<std::uint64_t>();
+    }
+    why = counted.status == 0 ? counted.error
+                              : redact_("GET " + base + "/_count: HTTP " + std::to_string(counted.status) +
+                                        ": " + describe_error(counted.body));
+    return std::nullopt;
 }
 
 Status Client::health(std::string& reason) {

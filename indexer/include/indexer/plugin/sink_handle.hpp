@@ -124,6 +124,24 @@ public:
     Result<ListPage> list(std::string_view cursor, std::size_t max_ids, std::string_view target = {},
                           const WriteControl& control = {});
 
+    // Creates a new, empty physical target behind the sink's default name,
+    // named from `suffix` (sink ABI 1.3), and returns its name (what ops carry
+    // as `target`). The plugin's RETRY is a retryable error (the request may
+    // have reached the backend: ask again with a new suffix), its REJECT a
+    // plain one; both carry the plugin's message. Bounded by `control` like a
+    // write. An error, naming the plugin and its ABI, when the plugin has no
+    // create_target (older than ABI 1.3, or a sink without targets such as a
+    // cache) or the handle is closed.
+    Result<std::string> create_target(std::string_view suffix, const WriteControl& control = {});
+    // Points the sink's default name at `target` alone, atomically, and
+    // unless `keep_old` removes what it pointed to before (sink ABI 1.3).
+    // Returns those previous targets, comma-separated (empty: the name did
+    // not exist). A warning the plugin gives with OK (old targets it could
+    // not remove) is logged. Errors as for create_target; RETRY is safe to
+    // ask again.
+    Result<std::string> switch_target(std::string_view target, bool keep_old,
+                                      const WriteControl& control = {});
+
     // OK when the plugin has no flush.
     Status flush();
     // OK when the plugin has no health probe.
@@ -135,6 +153,8 @@ public:
     bool has_health() const noexcept;
     bool has_read() const noexcept;
     bool has_list() const noexcept;
+    bool has_create_target() const noexcept;
+    bool has_switch_target() const noexcept;
     bool is_open() const noexcept { return plugin_ != nullptr; }
     const std::string& instance() const noexcept { return instance_; }
     const SinkPlugin& plugin() const noexcept { return *plugin_; }
@@ -151,8 +171,12 @@ private:
     SinkHandle(std::shared_ptr<const SinkPlugin> plugin, indexer_sink_handle* raw,
                std::string instance) noexcept;
     Status probe(const char* what, std::uint32_t (*function)(indexer_sink_handle*, char*, std::size_t));
-    // Why `what` (read, list) cannot be called on this handle, or OK.
-    Status can_call(std::string_view what, bool present) const;
+    // Why `what` (read, list...) cannot be called on this handle, or OK.
+    // `since_minor`: the ABI 1.x that introduced it.
+    Status can_call(std::string_view what, bool present, std::uint16_t since_minor = 2) const;
+    // The value of a create_target / switch_target outcome, or its error.
+    Result<std::string> target_outcome(std::string_view what, std::uint32_t status, std::int32_t native_code,
+                                       const char* message, indexer_plugin_str value) const;
 
     std::shared_ptr<const SinkPlugin> plugin_;
     indexer_sink_handle* raw_ = nullptr;

@@ -42,6 +42,8 @@ public:
     bool has_write_control() const noexcept { return functions_.write_with_control != nullptr; }
     bool has_read() const noexcept { return functions_.read != nullptr; }
     bool has_list() const noexcept { return functions_.list != nullptr; }
+    bool has_create_target() const noexcept { return functions_.create_target != nullptr; }
+    bool has_switch_target() const noexcept { return functions_.switch_target != nullptr; }
 
     // Opens the sink with its configuration (a JSON object as text). The
     // error names the instance (the pipeline) and carries the plugin's reason.

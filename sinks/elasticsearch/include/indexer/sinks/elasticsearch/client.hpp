@@ -6,6 +6,7 @@
 
 #include <indexer/sink.hpp>
 
+#include <cstdint>
 #include <deque>
 #include <functional>
 #include <optional>
@@ -66,6 +67,21 @@ public:
     void list(std::string_view cursor, std::string_view target, indexer::sdk::ListPage& page,
               const indexer::sdk::WriteControl& control = {});
 
+    // Reindex targets (sink ABI 1.3; README "Reindex targets").
+    // PUT /<config.index>-<suffix> with config.create_index's body (none:
+    // the server's defaults): result.ok(the name), REJECT when the name is
+    // not a valid index name or is taken, RETRY when no server answered in
+    // time. Bounded by `control` like a write.
+    void create_target(std::string_view suffix, indexer::sdk::TargetResult& result,
+                       const indexer::sdk::WriteControl& control = {});
+    // Moves config.index onto `target` in one POST /_aliases, whatever the
+    // name is now (an alias, nothing, or a concrete index: remove_index), and
+    // unless keep_old deletes the indices it pointed to before.
+    // result.ok(those indices, comma-separated). keep_old on a concrete index
+    // that holds documents is REJECT.
+    void switch_target(std::string_view target, bool keep_old, indexer::sdk::TargetResult& result,
+                       const indexer::sdk::WriteControl& control = {});
+
     // OK when a host answers GET /_cluster/health with green or yellow (or,
     // for credentials that may not read cluster health, GET /); otherwise
     // RETRY with the reason.
@@ -94,6 +110,9 @@ private:
                     std::string_view index, indexer::sdk::ReadResults& results,
                     const indexer::sdk::WriteControl& control);
     void clear_scroll(const std::string& scroll_id, const indexer::sdk::WriteControl& control);
+    // The documents `index` holds once refreshed, or nothing with `why`.
+    std::optional<std::uint64_t> count_documents(const std::string& index,
+                                                 const indexer::sdk::WriteControl& control, std::string& why);
 
     Config config_;
     Logger logger_;
